@@ -1,0 +1,51 @@
+# The few targets a newcomer needs. Every target installs what it uses (virtual env, npm CDK CLI) first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+CDK := node_modules/.bin/cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo local test lint format synth deploy bench clean
+
+demo: $(INSTALLED)
+	$(BIN)/leadscore demo
+
+local: $(INSTALLED)
+	$(BIN)/leadscore local
+
+test: $(INSTALLED) $(CDK)
+	$(BIN)/pytest -n 2 --dist loadfile
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check shared functions infra tests bench
+	$(BIN)/ruff format --check shared functions infra tests bench
+	$(BIN)/mypy shared functions infra
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix shared functions infra tests bench
+	$(BIN)/ruff format shared functions infra tests bench
+
+synth: $(INSTALLED) $(CDK)
+	$(CDK) synth --quiet $(if $(ALERT_EMAIL),-c alertEmail=$(ALERT_EMAIL))
+
+deploy: $(INSTALLED) $(CDK)
+	$(CDK) deploy $(if $(ALERT_EMAIL),-c alertEmail=$(ALERT_EMAIL))
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(CDK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules .build cdk.out .local .pytest_cache .mypy_cache .ruff_cache

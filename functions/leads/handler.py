@@ -1,0 +1,55 @@
+"""GET /v1/leads/{lead_id} and /v1/accounts/{account_id}: scores with their explanation, for sales."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadscore.adapters.dynamodb import DynamoLeadRepository
+from leadscore.adapters.secrets import SecretsKeyStore
+from leadscore.api import build_api
+from leadscore.auth import presented_key, require_key
+from leadscore.lookup import account_score, lead_score
+from leadscore.rules import RuleSet
+from leadscore.settings import LeadsSettings, load_settings, rules_at
+
+logger = Logger()
+app = build_api()
+
+
+@cache
+def _collaborators() -> tuple[SecretsKeyStore, DynamoLeadRepository, RuleSet]:
+    settings = load_settings(LeadsSettings)
+    return (
+        SecretsKeyStore(settings.keys_secret),
+        DynamoLeadRepository(settings.table_name),
+        rules_at(settings.rules_path),
+    )
+
+
+def _reader() -> tuple[DynamoLeadRepository, RuleSet]:
+    """The repository and rules, once the caller has shown a read key."""
+    keys, repository, rules = _collaborators()
+    require_key(presented_key(app.current_event.headers.get("authorization")), keys.read_keys())
+    return repository, rules
+
+
+@app.get("/v1/leads/<lead_id>")
+def get_lead(lead_id: str) -> dict[str, Any]:
+    # Routes match the raw path, where an e-mail's @ arrives as %40.
+    return lead_score(*_reader(), unquote(lead_id), datetime.now(UTC)).model_dump(mode="json")
+
+
+@app.get("/v1/accounts/<account_id>")
+def get_account(account_id: str) -> dict[str, Any]:
+    return account_score(*_reader(), unquote(account_id), datetime.now(UTC)).model_dump(mode="json")
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

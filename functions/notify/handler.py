@@ -1,0 +1,45 @@
+"""The lead table's stream: publish an alert for every new signal, once, with its reasons."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadscore.adapters.dynamodb import item_to_record
+from leadscore.adapters.messaging import SnsAlertPublisher
+from leadscore.alerts import new_alerts
+from leadscore.rules import RuleSet
+from leadscore.settings import NotifySettings, load_settings, rules_at
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@cache
+def _collaborators() -> tuple[SnsAlertPublisher, RuleSet]:
+    settings = load_settings(NotifySettings)
+    return SnsAlertPublisher(settings.topic_arn), rules_at(settings.rules_path)
+
+
+def publish_new_alerts(record: DynamoDBRecord) -> None:
+    new_image = record.raw_event["dynamodb"].get("NewImage")
+    if not new_image:
+        return
+    old_image = record.raw_event["dynamodb"].get("OldImage")
+    publisher, rules = _collaborators()
+    before = item_to_record(old_image) if old_image else None
+    for alert in new_alerts(rules, before, item_to_record(new_image)):
+        publisher.publish(alert)
+        logger.info("alert published", extra={"lead_id": alert.lead_id, "kind": alert.kind})
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=publish_new_alerts, processor=processor, context=context
+    )

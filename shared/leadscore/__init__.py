@@ -1,0 +1,1 @@
+"""Explainable, event-driven lead scoring: the code every Lambda shares."""

@@ -1,0 +1,78 @@
+"""Turning the signals a write raised into alerts for sales, each sent once, with its reasons."""
+
+from __future__ import annotations
+
+from leadscore.engine import score_lead
+from leadscore.records import Alert, LeadRecord
+from leadscore.rules import RuleSet
+
+TOP_RULES = 5
+SNS_SUBJECT_LIMIT = 100
+
+_HEADLINES = {
+    "band_entered": "{lead} is now {band}",
+    "fast_track": "Fast-track: {lead} wants to talk to sales",
+    "sharp_rise": "Sharp rise: {lead} gained {points:g} points",
+    "disqualified": "{lead} was disqualified",
+}
+
+
+def new_alerts(rules: RuleSet, before: LeadRecord | None, after: LeadRecord) -> list[Alert]:
+    """Alerts for the signals new in ``after``: a redelivered stream record sends none."""
+    already_sent = {signal.id for signal in before.signals} if before else set()
+    fresh = [signal for signal in after.signals if signal.id not in already_sent]
+    if not fresh:
+        return []
+    alerts = []
+    for signal in fresh:
+        score = score_lead(rules, after.state, signal.at)
+        top = sorted(score.explanation, key=lambda item: abs(item.points), reverse=True)[:TOP_RULES]
+        headline = _HEADLINES.get(signal.kind, "{lead}: " + signal.kind).format(
+            lead=after.lead_id, band=signal.band, points=signal.points or 0
+        )
+        alerts.append(
+            Alert(
+                kind=signal.kind,
+                lead_id=after.lead_id,
+                account_id=score.account_id,
+                band=score.band,
+                stage=score.stage,
+                grade=score.grade,
+                score=score.score,
+                fit=score.fit,
+                engagement=score.engagement,
+                at=signal.at,
+                reasons=signal.reasons,
+                top_rules=top,
+                rules_version=score.rules_version,
+                subject=f"[leadscore] {headline} (score {score.score:g}, {score.grade})"[:SNS_SUBJECT_LIMIT],
+                signal_id=signal.id,
+            )
+        )
+    return alerts
+
+
+def email_text(alert: Alert) -> str:
+    """The plain-text body an e-mail subscriber reads."""
+    lines = [
+        alert.subject.removeprefix("[leadscore] "),
+        "",
+        f"Lead:       {alert.lead_id}" + (f" (account {alert.account_id})" if alert.account_id else ""),
+        f"Score:      {alert.score:g}  (fit {alert.fit:g}, engagement {alert.engagement:g})",
+        f"Band:       {alert.band}   Stage: {alert.stage}   Grade: {alert.grade}",
+        f"When:       {alert.at.isoformat(timespec='seconds')}",
+        "",
+        "Why:",
+        *(f"  - {reason}" for reason in alert.reasons),
+        "",
+        "Top rules behind the score:",
+        *(
+            f"  {item.points:+g}  {item.rule}  ({item.count}x"
+            + (f", last {item.last_at.date().isoformat()}" if item.last_at else "")
+            + ")"
+            for item in alert.top_rules
+        ),
+        "",
+        f"Rules version {alert.rules_version}; signal {alert.signal_id}.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,159 @@
+"""``leadscore rules``: the rule owner's tools, offline: check a rule file, try it on recorded events."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from leadscore.engine import LeadScore, LeadState, Signal, evaluate, score_lead
+from leadscore.events import Event
+from leadscore.rules import DEFAULT_RULES_FILE, RuleFileError, RuleSet, load_rules
+from leadscore.segment import InvalidMessage, parse_message
+
+
+def register(commands: Any) -> None:
+    """Add ``rules check`` and ``rules try`` to the ``leadscore`` command."""
+    rules = commands.add_parser("rules", help="check a rule file, or try it on recorded events")
+    actions = rules.add_subparsers(dest="rules_command", required=True)
+
+    check = actions.add_parser("check", help="validate a rule file and report every problem with its line")
+    check.add_argument(
+        "file", nargs="?", type=Path, default=DEFAULT_RULES_FILE, help="default: the default rules"
+    )
+    check.set_defaults(func=_check)
+
+    trial = actions.add_parser("try", help="score Segment-shaped events (one JSON message per line) offline")
+    trial.add_argument("file", type=Path, help="the rule file")
+    trial.add_argument("events", type=Path, help="JSON lines of Segment messages; - reads standard input")
+    trial.add_argument("--json", action="store_true", help="one JSON object per lead per line")
+    trial.add_argument(
+        "--at", type=_moment, default=None, help="read the scores at this ISO time (default now)"
+    )
+    trial.set_defaults(func=_try)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _load(path: Path) -> RuleSet | None:
+    try:
+        return load_rules(path)
+    except RuleFileError as error:
+        print(f"{path}: {len(error.errors)} problem(s)", file=sys.stderr)
+        for problem in error.errors:
+            print(
+                f"{path}:{problem.line or 1}: {problem.field or '(top level)'}: {problem.message}",
+                file=sys.stderr,
+            )
+        return None
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    rules = _load(arguments.file)
+    if rules is None:
+        return 1
+    print(f"{arguments.file}: OK, version {rules.version}: {rules.summary()}")
+    return 0
+
+
+@dataclass
+class _Trial:
+    state: LeadState | None = None
+    signals: list[Signal] | None = None
+
+
+def _try(arguments: argparse.Namespace) -> int:
+    rules = _load(arguments.file)
+    if rules is None:
+        return 1
+    at: datetime = arguments.at or datetime.now(UTC)
+    try:
+        events = _read_events(arguments.events, at)
+    except InvalidMessage as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    scores = [
+        (score_lead(rules, trial.state, at), trial.signals or []) for trial in _replay(rules, events, at)
+    ]
+    scores.sort(key=lambda pair: (-pair[0].score, pair[0].lead_id))
+    if arguments.json:
+        for score, signals in scores:
+            print(json.dumps(_as_json(score, signals)))
+    else:
+        print(f"rules {arguments.file} (version {rules.version}); {len(events)} events")
+        print(f"scores as of {at:%Y-%m-%d %H:%M} UTC")
+        for score, signals in scores:
+            print()
+            print(_as_text(score, signals))
+    return 0
+
+
+def _read_events(path: Path, at: datetime) -> list[Event]:
+    """Parse every line; the first bad one stops the run, naming its line and field."""
+    source: TextIO = sys.stdin if str(path) == "-" else path.open(encoding="utf-8")
+    events = []
+    with source:
+        for number, line in enumerate(source, start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                payload = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InvalidMessage(f"{path}:{number}", f"not JSON: {error.msg}") from None
+            try:
+                events.append(parse_message(payload, received_at=at))
+            except InvalidMessage as error:
+                raise InvalidMessage(f"{path}:{number}: {error.field}", error.message) from None
+    return events
+
+
+def _replay(rules: RuleSet, events: Iterable[Event], at: datetime) -> list[_Trial]:
+    """Each lead's events in time order, each evaluated at its own moment, as the live service would."""
+    trials: dict[str, _Trial] = defaultdict(_Trial)
+    for event in sorted(events, key=lambda item: (item.timestamp, item.message_id)):
+        if event.timestamp > at:
+            continue
+        trial = trials[event.lead_id]
+        evaluation = evaluate(rules, trial.state, [event], event.timestamp)
+        trial.state = evaluation.state
+        trial.signals = [*(trial.signals or []), *evaluation.signals]
+    return [trial for trial in trials.values() if trial.state is not None]
+
+
+def _as_json(score: LeadScore, signals: list[Signal]) -> dict[str, Any]:
+    body = score.model_dump(mode="json")
+    return {"lead": score.lead_id, **body, "signals": [signal.model_dump(mode="json") for signal in signals]}
+
+
+def _as_text(score: LeadScore, signals: list[Signal]) -> str:
+    lines = [
+        f"{score.lead_id}  score {score.score:g}  (fit {score.fit:g}, engagement {score.engagement:g})  "
+        f"band {score.band}  stage {score.stage}  grade {score.grade}"
+        + (f"  account {score.account_id}" if score.account_id else "")
+    ]
+    lines.extend(f"  disqualified: {reason}" for reason in score.disqualification_reasons)
+    lines.extend(f"  fast-track: {reason}" for reason in score.fast_track_reasons)
+    for item in sorted(score.explanation, key=lambda entry: (entry.dimension, -abs(entry.points))):
+        decayed = f", {item.decayed:g} decayed" if item.decayed else ""
+        last = f", last {item.last_at:%Y-%m-%d}" if item.last_at else ""
+        lines.append(
+            f"  {item.points:+8.2f}  {item.rule:<24} {item.dimension:<10} "
+            f"{item.count}x{last}{decayed}  {item.description}"
+        )
+    lines.extend(
+        f"  signal {signal.at:%Y-%m-%d %H:%M} {signal.kind} ({signal.band}): {'; '.join(signal.reasons)}"
+        for signal in signals
+    )
+    return "\n".join(lines)

@@ -1,0 +1,29 @@
+"""The scoring engine: pure Python, no AWS. Evaluate events into a lead's state; read scores at any time."""
+
+from leadscore.engine.accounts import score_account
+from leadscore.engine.evaluate import evaluate, next_band_change_at, score_lead
+from leadscore.engine.model import (
+    AccountMember,
+    AccountScore,
+    Evaluation,
+    ExplanationItem,
+    LeadScore,
+    Signal,
+    SignalKind,
+)
+from leadscore.engine.state import LeadState
+
+__all__ = [
+    "AccountMember",
+    "AccountScore",
+    "Evaluation",
+    "ExplanationItem",
+    "LeadScore",
+    "LeadState",
+    "Signal",
+    "SignalKind",
+    "evaluate",
+    "next_band_change_at",
+    "score_account",
+    "score_lead",
+]

@@ -1,0 +1,154 @@
+"""moto's server as the AWS endpoint, with the resources of leadscore.resources created in it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from leadscore import resources
+from leadscore.resources import LEADS_TABLE, SCORE_QUEUE
+
+REGION = "us-east-1"
+LOCAL_WRITE_KEY = "local-write-key"
+LOCAL_READ_KEY = "local-read-key"
+OUTBOX_QUEUE_NAME = f"{resources.SERVICE}-outbox"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    table_name: str
+    stream_arn: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    bucket: str
+    topic_arn: str
+    outbox_queue_url: str
+    keys_secret: str
+
+    def function_environment(self) -> dict[str, str]:
+        """The variables CDK gives the functions, here pointing at moto's resources."""
+        return {
+            resources.ENV_TABLE_NAME: self.table_name,
+            resources.ENV_QUEUE_URL: self.queue_url,
+            resources.ENV_ARCHIVE_BUCKET: self.bucket,
+            resources.ENV_TOPIC_ARN: self.topic_arn,
+            resources.ENV_KEYS_SECRET: self.keys_secret,
+        }
+
+
+class MotoAws:
+    """Starts moto's server on 127.0.0.1 and points every boto3 client of this process at it."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        os.environ.update(
+            AWS_ENDPOINT_URL=self.endpoint,
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+        )
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)  # type: ignore[call-overload]
+
+
+def provision(client: Callable[[str], Any]) -> LocalResources:
+    """Create what the CDK stack creates, from the same specifications, with ``client(service)``'s clients."""
+    dynamodb, sqs, sns, s3, secrets = (
+        client(name) for name in ("dynamodb", "sqs", "sns", "s3", "secretsmanager")
+    )
+    table = dynamodb.create_table(**table_definition())["TableDescription"]
+
+    dead_letter_url = sqs.create_queue(QueueName=SCORE_QUEUE.dead_letter_local_name)["QueueUrl"]
+    dead_letter_arn = _queue_arn(sqs, dead_letter_url)
+    queue_url = sqs.create_queue(
+        QueueName=SCORE_QUEUE.local_name,
+        Attributes={
+            "VisibilityTimeout": str(SCORE_QUEUE.visibility_timeout_seconds),
+            "MessageRetentionPeriod": str(SCORE_QUEUE.retention_days * 86400),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": SCORE_QUEUE.max_receive_count}
+            ),
+        },
+    )["QueueUrl"]
+
+    s3.create_bucket(Bucket=resources.ARCHIVE_BUCKET_LOCAL_NAME)
+    topic_arn = sns.create_topic(Name=resources.ALERT_TOPIC_LOCAL_NAME)["TopicArn"]
+    # Stands in for the e-mail subscription: the local outbox reads what SNS delivers here.
+    outbox_url = sqs.create_queue(QueueName=OUTBOX_QUEUE_NAME)["QueueUrl"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, outbox_url))
+    secret = secrets.create_secret(
+        Name=resources.KEYS_SECRET_LOCAL_NAME,
+        SecretString=json.dumps({"write_keys": [LOCAL_WRITE_KEY], "read_keys": [LOCAL_READ_KEY]}),
+    )
+    return LocalResources(
+        table_name=LEADS_TABLE.local_name,
+        stream_arn=table["LatestStreamArn"],
+        queue_url=queue_url,
+        queue_arn=_queue_arn(sqs, queue_url),
+        dead_letter_queue_url=dead_letter_url,
+        bucket=resources.ARCHIVE_BUCKET_LOCAL_NAME,
+        topic_arn=topic_arn,
+        outbox_queue_url=outbox_url,
+        keys_secret=secret["ARN"],
+    )
+
+
+def table_definition() -> dict[str, Any]:
+    """CreateTable arguments for the lead table, from LEADS_TABLE (tests build their moto tables with it)."""
+    key_names = {LEADS_TABLE.partition_key, LEADS_TABLE.sort_key}
+    for index in LEADS_TABLE.indexes:
+        key_names |= {index.partition_key, index.sort_key}
+    return {
+        "TableName": LEADS_TABLE.local_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in sorted(key_names)],
+        "KeySchema": _key_schema(LEADS_TABLE.partition_key, LEADS_TABLE.sort_key),
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index.name,
+                "KeySchema": _key_schema(index.partition_key, index.sort_key),
+                "Projection": {"ProjectionType": index.projection},
+            }
+            for index in LEADS_TABLE.indexes
+        ],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": LEADS_TABLE.stream_view},
+    }
+
+
+def _key_schema(partition_key: str, sort_key: str) -> list[dict[str, str]]:
+    return [
+        {"AttributeName": partition_key, "KeyType": "HASH"},
+        {"AttributeName": sort_key, "KeyType": "RANGE"},
+    ]
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return arn

@@ -1,0 +1,100 @@
+"""The demo: replay events/demo traffic over HTTP through the local stack, then show scores and alerts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
+from leadscore.local.runtime import EVENTS_DIR
+from leadscore.local.stack import LocalStack
+
+DEMO_TRAFFIC = EVENTS_DIR / "demo" / "traffic.jsonl"
+BATCH_SIZE = 20
+
+
+def load_traffic(path: Path = DEMO_TRAFFIC, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The recorded messages, shifted in time so the latest happened just now (decay reads real ages)."""
+    messages = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    latest = max(datetime.fromisoformat(m["timestamp"]) for m in messages)
+    shift = (now or datetime.now(UTC)) - latest
+    for message in messages:
+        message["timestamp"] = (datetime.fromisoformat(message["timestamp"]) + shift).isoformat()
+    return messages
+
+
+def http_json(method: str, url: str, key: str, body: Any = None) -> tuple[int, Any]:
+    """One call the way a Segment SDK makes it: the key as the basic-auth user name."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Authorization", "Basic " + base64.b64encode(f"{key}:".encode()).decode())
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def replay(url: str, messages: list[dict[str, Any]]) -> int:
+    """Post the messages to /v1/batch in batches, as a tracker's SDK flushes its queue."""
+    sent = 0
+    for start in range(0, len(messages), BATCH_SIZE):
+        status, answer = http_json(
+            "POST", f"{url}/v1/batch", LOCAL_WRITE_KEY, {"batch": messages[start : start + BATCH_SIZE]}
+        )
+        if status != 200:
+            raise RuntimeError(f"the endpoint refused a demo batch: {status} {answer}")
+        sent += len(messages[start : start + BATCH_SIZE])
+    return sent
+
+
+def leaderboard(url: str, lead_ids: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for lead_id in lead_ids:
+        status, body = http_json(
+            "GET", f"{url}/v1/leads/{urllib.parse.quote(lead_id, safe='')}", LOCAL_READ_KEY
+        )
+        if status == 200:
+            rows.append(body)
+    return sorted(rows, key=lambda row: row["score"], reverse=True)
+
+
+def format_leaderboard(rows: list[dict[str, Any]]) -> str:
+    header = f"{'lead':<34} {'score':>7} {'fit':>6} {'engage':>7} {'band':<13} {'grade':<5} stage"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['lead_id']:<34} {row['score']:>7g} {row['fit']:>6g} {row['engagement']:>7g} "
+            f"{row['band']:<13} {row['grade']:<5} {row['stage']}"
+        )
+    return "\n".join(lines)
+
+
+def run_demo(port: int = 0, echo: Callable[[str], None] = print) -> int:
+    messages = load_traffic()
+    with LocalStack(port=port, echo=lambda _text: None) as stack:
+        echo(f"Local stack up on {stack.url} (moto at {stack.aws.endpoint}).")
+        sent = replay(stack.url, messages)
+        echo(f"Replayed {sent} demo events from {DEMO_TRAFFIC.relative_to(EVENTS_DIR.parent)} over HTTP.")
+        stack.wait_until_idle()
+        lead_ids = list(dict.fromkeys(m.get("userId") or m["anonymousId"] for m in messages))
+        echo("\nLeaderboard\n" + format_leaderboard(leaderboard(stack.url, lead_ids)))
+        alerts = stack.outbox.delivered
+        echo(f"\nAlerts delivered by SNS ({len(alerts)}; e-mails in {stack.outbox.folder}):")
+        for alert in alerts:
+            echo(f"  {alert.subject}")
+            for reason in alert.reasons:
+                echo(f"      because: {reason}")
+        errors = [error for poller in (stack.queue, stack.stream, stack.outbox) for error in poller.errors]
+        for error in errors:
+            echo(f"error: {error}")
+        return 1 if errors else 0

@@ -1,0 +1,25 @@
+"""Answering sales' questions: a lead's score and why, an account's roll-up, both as of now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from leadscore.engine import AccountScore, LeadScore, score_account, score_lead
+from leadscore.errors import NotFound
+from leadscore.ports import LeadRepository
+from leadscore.rules import RuleSet
+
+
+def lead_score(repository: LeadRepository, rules: RuleSet, lead_id: str, at: datetime) -> LeadScore:
+    """The lead's score at ``at`` with its explanation; decay applies without any job having run."""
+    record = repository.get(lead_id)
+    if record is None:
+        raise NotFound(f"no lead {lead_id!r} has been seen")
+    return score_lead(rules, record.state, at)
+
+
+def account_score(repository: LeadRepository, rules: RuleSet, account_id: str, at: datetime) -> AccountScore:
+    members = repository.leads_of_account(account_id)
+    if not members:
+        raise NotFound(f"no account {account_id!r} has been seen")
+    return score_account(rules, account_id, [score_lead(rules, member.state, at) for member in members])

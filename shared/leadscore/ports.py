@@ -1,0 +1,46 @@
+"""The small interfaces the services need from storage and messaging; adapters/ implements them on AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from leadscore.events import Event
+from leadscore.records import Alert, LeadRecord
+
+
+class LeadRepository(Protocol):
+    def get(self, lead_id: str) -> LeadRecord | None: ...
+
+    def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]: ...
+
+    def save(self, record: LeadRecord, expected_version: int) -> None:
+        """Write the record if the stored version is still ``expected_version`` (0: not stored yet)."""
+        ...
+
+    def leads_of_account(self, account_id: str) -> list[LeadRecord]: ...
+
+    def due_for_decay(self, now: datetime) -> Iterator[str]:
+        """Ids of the leads whose band or stage decay may have changed by ``now``."""
+        ...
+
+
+class EventQueue(Protocol):
+    def send(self, events: Sequence[Event]) -> None: ...
+
+
+class EventArchive(Protocol):
+    def put(self, received_at: datetime, call: str, payload: Any) -> str:
+        """Keep one accepted request as it came; returns the object key."""
+        ...
+
+
+class AlertPublisher(Protocol):
+    def publish(self, alert: Alert) -> None: ...
+
+
+class KeyStore(Protocol):
+    def write_keys(self) -> frozenset[str]: ...
+
+    def read_keys(self) -> frozenset[str]: ...

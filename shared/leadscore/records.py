@@ -1,0 +1,71 @@
+"""What the service stores per lead and what it sends to sales, independent of how AWS holds them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadscore.engine import ExplanationItem, LeadScore, LeadState, Signal
+
+
+class LeadSummary(BaseModel):
+    """The scored figures kept beside the state, so listings need no rule evaluation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    score: float
+    fit: float
+    engagement: float
+    band: str
+    stage: str
+    grade: str
+    rules_version: str
+    as_of: datetime
+
+    @classmethod
+    def of(cls, score: LeadScore) -> LeadSummary:
+        return cls(
+            score=score.score,
+            fit=score.fit,
+            engagement=score.engagement,
+            band=score.band,
+            stage=score.stage,
+            grade=score.grade,
+            rules_version=score.rules_version,
+            as_of=score.as_of,
+        )
+
+
+class LeadRecord(BaseModel):
+    """One lead as stored: the engine's state, its last summary, and the signals its last write raised.
+
+    ``version`` counts writes and guards them: a write succeeds only if nobody wrote in between.
+    """
+
+    lead_id: str
+    version: int = 0
+    state: LeadState
+    summary: LeadSummary
+    signals: list[Signal] = Field(default_factory=list)
+    decay_due_at: datetime | None = None
+
+
+class Alert(BaseModel):
+    """A message to sales: which lead, what happened, and why (the rules behind the points)."""
+
+    kind: str
+    lead_id: str
+    account_id: str | None
+    band: str
+    stage: str
+    grade: str
+    score: float
+    fit: float
+    engagement: float
+    at: datetime
+    reasons: list[str]
+    top_rules: list[ExplanationItem]
+    rules_version: str
+    subject: str
+    signal_id: str

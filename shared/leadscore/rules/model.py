@@ -1,0 +1,257 @@
+"""The rule file's structure: every construct a rule owner can write, validated as a whole."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+from leadscore.rules.conditions import Condition
+
+Dimension = Literal["fit", "engagement"]
+Period = Literal["day", "week", "ever"]
+DISQUALIFIED = "disqualified"
+STAGES = ("lead", "mql", "sql", "recycled", DISQUALIFIED)
+RuleId = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Group(_Strict):
+    """A family of rules sharing a dimension and a decay: a half-life, an expiry, or none."""
+
+    dimension: Dimension
+    half_life_days: PositiveFloat | None = None
+    expires_after_days: PositiveFloat | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_decay(self) -> Group:
+        if self.half_life_days is not None and self.expires_after_days is not None:
+            raise ValueError("give a group either half_life_days or expires_after_days, not both")
+        return self
+
+    @property
+    def decays(self) -> bool:
+        return self.half_life_days is not None or self.expires_after_days is not None
+
+
+class Limit(_Strict):
+    """At most ``times`` hits or ``points`` points per calendar day (UTC), ISO week, or ever."""
+
+    times: PositiveInt | None = None
+    points: PositiveFloat | None = None
+    per: Period
+
+    @model_validator(mode="before")
+    @classmethod
+    def _once(cls, value: Any) -> Any:
+        return {"times": 1, "per": "ever"} if value == "once" else value
+
+    @model_validator(mode="after")
+    def _one_cap(self) -> Limit:
+        if (self.times is None) == (self.points is None):
+            raise ValueError("a limit gives exactly one of times or points")
+        return self
+
+
+class Repeat(_Strict):
+    """The rule scores when ``at_least`` matching events fall within ``within_days``."""
+
+    at_least: int = Field(ge=2)
+    within_days: PositiveFloat
+
+
+class _Rule(_Strict):
+    id: RuleId = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=48)
+    description: str = ""
+    points: float
+    when: Condition
+
+    @property
+    def label(self) -> str:
+        return self.description or self.id
+
+
+class FitRule(_Rule):
+    """Points for who the lead is: holds while the lead's profile matches."""
+
+    group: str = "fit"
+
+
+class EngagementRule(_Rule):
+    """Points for each matching event, within the rule's limit; or once a repeat threshold is reached."""
+
+    group: str = "engagement"
+    limit: Limit | None = None
+    repeat: Repeat | None = None
+
+    @property
+    def effective_limit(self) -> Limit | None:
+        if self.limit is None and self.repeat is not None:
+            return Limit(times=1, per="week")
+        return self.limit
+
+
+class Disqualifier(_Strict):
+    id: RuleId = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=48)
+    reason: str
+    when: Condition
+
+
+class FastTrack(_Strict):
+    """Routes a lead to ``band`` at once, for ``hold_days`` after the event that matched."""
+
+    id: RuleId = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=48)
+    reason: str
+    when: Condition
+    band: str | None = None
+    hold_days: PositiveFloat = 14
+
+
+class Band(_Strict):
+    """A lead enters at ``enter`` points and leaves only below ``exit`` (hysteresis)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    enter: float | None = None
+    exit: float | None = None
+    alert: bool = False
+    description: str = ""
+
+    @property
+    def leave_below(self) -> float | None:
+        return self.exit if self.exit is not None else self.enter
+
+
+class MqlStage(_Strict):
+    band: str
+
+
+class SqlStage(_Strict):
+    when: Condition
+
+
+class RecycleStage(_Strict):
+    below: str
+
+
+class Stages(_Strict):
+    """Lifecycle stages tied to bands: reaching ``mql.band`` (or a fast-track) makes a lead an MQL."""
+
+    mql: MqlStage
+    sql: SqlStage | None = None
+    recycle: RecycleStage | None = None
+
+
+class GradeScale(_Strict):
+    """Minimum points for each letter (fit) or digit (engagement); below the last is D or 4."""
+
+    first: float
+    second: float
+    third: float
+
+    @model_validator(mode="after")
+    def _descending(self) -> GradeScale:
+        if not self.first > self.second > self.third:
+            raise ValueError(
+                f"grade thresholds must fall strictly from the best step down, got "
+                f"{self.first:g}, {self.second:g}, {self.third:g}"
+            )
+        return self
+
+    def rank(self, points: float) -> int:
+        """1 for the best step, 4 below the third threshold."""
+        for step, threshold in enumerate((self.first, self.second, self.third), start=1):
+            if points >= threshold:
+                return step
+        return 4
+
+
+class FitGrades(_Strict):
+    A: float
+    B: float
+    C: float
+
+    @cached_property
+    def scale(self) -> GradeScale:
+        return GradeScale(first=self.A, second=self.B, third=self.C)
+
+    @model_validator(mode="after")
+    def _checked(self) -> FitGrades:
+        _ = self.scale
+        return self
+
+
+class EngagementGrades(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    one: float = Field(alias="1")
+    two: float = Field(alias="2")
+    three: float = Field(alias="3")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _digit_keys(cls, value: Any) -> Any:
+        """YAML reads ``1:`` as a number."""
+        return {str(key): item for key, item in value.items()} if isinstance(value, dict) else value
+
+    @cached_property
+    def scale(self) -> GradeScale:
+        return GradeScale(first=self.one, second=self.two, third=self.three)
+
+    @model_validator(mode="after")
+    def _checked(self) -> EngagementGrades:
+        _ = self.scale
+        return self
+
+
+class Grade(_Strict):
+    """The fit x engagement matrix: A1 is a perfect fit that is very engaged, D4 neither."""
+
+    fit: FitGrades
+    engagement: EngagementGrades
+
+    def of(self, fit: float, engagement: float) -> str:
+        return "ABCD"[self.fit.scale.rank(fit) - 1] + str(self.engagement.scale.rank(engagement))
+
+
+class SharpRise(_Strict):
+    points: PositiveFloat
+    within_hours: PositiveFloat
+
+
+class AccountBand(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    at_least: float
+
+
+class Accounts(_Strict):
+    """How leads roll up: the account score sums its best ``top_leads`` people."""
+
+    top_leads: PositiveInt = 5
+    engaged_at_least: float = 10
+    bands: list[AccountBand] = Field(min_length=1)
+
+
+class EmailLists(_Strict):
+    competitors: list[str] = Field(default_factory=list)
+
+
+class RuleFile(_Strict):
+    """The whole file as written; :class:`leadscore.rules.RuleSet` adds the cross-checks and lookups."""
+
+    description: str = ""
+    email: EmailLists = Field(default_factory=EmailLists)
+    groups: dict[str, Group]
+    fit: list[FitRule] = Field(default_factory=list)
+    engagement: list[EngagementRule] = Field(default_factory=list)
+    disqualifiers: list[Disqualifier] = Field(default_factory=list)
+    fast_track: list[FastTrack] = Field(default_factory=list)
+    bands: list[Band] = Field(min_length=1)
+    stages: Stages
+    grade: Grade
+    sharp_rise: SharpRise | None = None
+    accounts: Accounts

@@ -1,0 +1,55 @@
+"""Each function's configuration: a validated model read from the environment at handler entry."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadscore import resources
+from leadscore.rules import RuleSet, load_rules
+
+Settings = TypeVar("Settings", bound=BaseModel)
+
+
+class _FromEnvironment(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+class CollectSettings(_FromEnvironment):
+    queue_url: str = Field(alias=resources.ENV_QUEUE_URL, min_length=1)
+    archive_bucket: str = Field(alias=resources.ENV_ARCHIVE_BUCKET, min_length=1)
+    keys_secret: str = Field(alias=resources.ENV_KEYS_SECRET, min_length=1)
+
+
+class LeadsSettings(_FromEnvironment):
+    table_name: str = Field(alias=resources.ENV_TABLE_NAME, min_length=1)
+    keys_secret: str = Field(alias=resources.ENV_KEYS_SECRET, min_length=1)
+    rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
+
+
+class ScoringSettings(_FromEnvironment):
+    """For the score and decay functions."""
+
+    table_name: str = Field(alias=resources.ENV_TABLE_NAME, min_length=1)
+    rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
+
+
+class NotifySettings(_FromEnvironment):
+    topic_arn: str = Field(alias=resources.ENV_TOPIC_ARN, min_length=1)
+    rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
+
+
+def load_settings(model: type[Settings], environ: Mapping[str, str] | None = None) -> Settings:
+    """Validate ``model`` from the environment; a missing variable fails loudly, naming it."""
+    return model.model_validate(dict(os.environ if environ is None else environ))
+
+
+@cache
+def rules_at(path: Path) -> RuleSet:
+    """The rule file, parsed once per container."""
+    return load_rules(path)

@@ -1,0 +1,153 @@
+"""The product end to end: `leadscore local` in its own process, driven over real HTTP as a tracker would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY, free_port
+from leadscore.local.demo import http_json
+
+pytestmark = pytest.mark.e2e
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("outbox")
+
+
+@pytest.fixture(scope="module")
+def stack(outbox: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leadscore.cli", "local", "--port", str(port), "--outbox", str(outbox)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/v1/leads/probe", timeout=1)
+        except urllib.error.HTTPError:
+            break  # it answers (401): up
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"leadscore local exited early:\n{process.stdout.read() if process.stdout else ''}"
+                )
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+
+
+def eventually(check: Any, timeout: float = 30.0) -> Any:
+    """Poll ``check`` until it returns something truthy: scoring is asynchronous (SQS, stream)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    pytest.fail("the local stack did not get there in time")
+
+
+def lead(url: str, lead_id: str) -> tuple[int, Any]:
+    return http_json("GET", f"{url}/v1/leads/{lead_id}", LOCAL_READ_KEY)
+
+
+def test_a_tracked_lead_is_scored_explained_and_alerted(stack: str, outbox: Path) -> None:
+    now = datetime.now(UTC)
+    moments = [(now - timedelta(minutes=10 - n)).isoformat() for n in range(10)]
+    identify = {
+        "type": "identify",
+        "userId": "dana@initech.com",
+        "timestamp": moments[0],
+        "traits": {"email": "dana@initech.com", "title": "VP of Operations", "employees": 800},
+    }
+    pricing = [
+        {
+            "type": "page",
+            "userId": "dana@initech.com",
+            "timestamp": moments[n],
+            "properties": {"path": "/pricing"},
+        }
+        for n in (1, 2, 3)
+    ]
+    demo = {"type": "track", "userId": "dana@initech.com", "timestamp": moments[4], "event": "Demo Requested"}
+    status, body = http_json(
+        "POST", f"{stack}/v1/batch", LOCAL_WRITE_KEY, {"batch": [identify, *pricing, demo]}
+    )
+    assert (status, body) == (200, {"success": True})
+
+    def scored() -> Any:
+        status, body = lead(stack, "dana@initech.com")
+        return (
+            body
+            if status == 200 and any(i["rule"] for i in body["explanation"]) and body["score"] > 0
+            else None
+        )
+
+    body = eventually(scored)
+    assert {"score", "fit", "engagement", "band", "explanation"} <= body.keys()
+    assert sum(item["points"] for item in body["explanation"]) == pytest.approx(body["score"])
+    mails = eventually(lambda: sorted(outbox.glob("*.eml")))
+    text = mails[0].read_text()
+    assert "dana@initech.com" in text
+    assert "Subject:" in text
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"type": "track", "event": "Demo Requested"}, "userId"),
+        ({"type": "track", "userId": "x@initech.com"}, "event"),
+    ],
+)
+def test_a_bad_message_gets_a_400_naming_the_field_and_nothing_is_stored(
+    stack: str, message: dict[str, Any], field: str
+) -> None:
+    status, body = http_json("POST", f"{stack}/v1/batch", LOCAL_WRITE_KEY, {"batch": [message]})
+    assert status == 400
+    assert body["code"] == "invalid_request"
+    assert field in body["message"]
+    time.sleep(1)
+    assert lead(stack, "x@initech.com")[0] == 404
+
+
+def test_keys_are_required_and_kept_to_their_role(stack: str) -> None:
+    track = {"userId": "k@initech.com", "event": "Signed Up"}
+    assert http_json("POST", f"{stack}/v1/track", "wrong-key", track)[0] == 401
+    assert http_json("POST", f"{stack}/v1/track", LOCAL_READ_KEY, track)[0] == 401
+    assert http_json("GET", f"{stack}/v1/leads/k@initech.com", LOCAL_WRITE_KEY)[0] == 401
+    request = urllib.request.Request(f"{stack}/v1/leads/k@initech.com")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 401
+
+
+def test_a_bearer_read_key_is_accepted(stack: str) -> None:
+    request = urllib.request.Request(
+        f"{stack}/v1/leads/never-seen@initech.com", headers={"Authorization": f"Bearer {LOCAL_READ_KEY}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=5)
+    assert answer.value.code == 404
+    assert json.loads(answer.value.read())["code"] == "not_found"

@@ -1,0 +1,75 @@
+"""In-memory implementations of the ports, for tests that need no AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from leadscore.errors import ConcurrentUpdate
+from leadscore.events import Event
+from leadscore.records import Alert, LeadRecord
+
+
+class InMemoryLeadRepository:
+    def __init__(self) -> None:
+        self.records: dict[str, LeadRecord] = {}
+        self.writes = 0
+
+    def get(self, lead_id: str) -> LeadRecord | None:
+        return self.records.get(lead_id)
+
+    def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+        return {lead_id: self.records[lead_id] for lead_id in lead_ids if lead_id in self.records}
+
+    def save(self, record: LeadRecord, expected_version: int) -> None:
+        current = self.records.get(record.lead_id)
+        if (current.version if current else 0) != expected_version:
+            raise ConcurrentUpdate(record.lead_id)
+        self.records[record.lead_id] = record
+        self.writes += 1
+
+    def leads_of_account(self, account_id: str) -> list[LeadRecord]:
+        return [record for record in self.records.values() if record.state.account_id == account_id]
+
+    def due_for_decay(self, now: datetime) -> Iterator[str]:
+        for record in list(self.records.values()):
+            if record.decay_due_at is not None and record.decay_due_at <= now:
+                yield record.lead_id
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.sent: list[Event] = []
+
+    def send(self, events: Sequence[Event]) -> None:
+        self.sent.extend(events)
+
+
+class RecordingArchive:
+    def __init__(self) -> None:
+        self.objects: list[tuple[datetime, str, Any]] = []
+
+    def put(self, received_at: datetime, call: str, payload: Any) -> str:
+        self.objects.append((received_at, call, payload))
+        return f"raw/{len(self.objects)}.json"
+
+
+class StaticKeys:
+    def __init__(self, write: str = "test-write", read: str = "test-read") -> None:
+        self._write = frozenset({write})
+        self._read = frozenset({read})
+
+    def write_keys(self) -> frozenset[str]:
+        return self._write
+
+    def read_keys(self) -> frozenset[str]:
+        return self._read
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.published: list[Alert] = []
+
+    def publish(self, alert: Alert) -> None:
+        self.published.append(alert)

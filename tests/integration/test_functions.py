@@ -1,0 +1,123 @@
+"""Each function's real handler on moto, fed the sample events in events/ as Lambda would feed them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from leadscore.adapters.dynamodb import DynamoLeadRepository
+from leadscore.local.aws import LocalResources
+from tests.conftest import load_event
+from tests.integration.conftest import Invoke
+
+pytestmark = pytest.mark.integration
+
+
+def queued_bodies(aws: LocalResources) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def sqs_event_of(aws: LocalResources) -> dict[str, Any]:
+    """Whatever collect queued, as the SQS event source would hand it to score."""
+    sqs = boto3.client("sqs")
+    template = load_event("sqs_batch.json")["Records"][0]
+    messages = sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10)["Messages"]
+    return {"Records": [{**template, "messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
+
+
+def test_collect_archives_the_request_and_queues_its_events(aws: LocalResources, invoke: Invoke) -> None:
+    response = invoke("collect", load_event("apigw_http_batch.json"))
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"success": True})
+    assert [body["kind"] for body in queued_bodies(aws)] == ["identify", "track"]
+    objects = boto3.client("s3").list_objects_v2(Bucket=aws.bucket)["Contents"]
+    assert len(objects) == 1
+    assert objects[0]["Key"].startswith("raw/dt=")
+
+
+def test_collect_refuses_a_bad_batch_naming_the_field(aws: LocalResources, invoke: Invoke) -> None:
+    event = load_event("apigw_http_batch.json")
+    event["body"] = json.dumps({"batch": [{"type": "track", "userId": "u"}]})
+    response = invoke("collect", event)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["code"] == "invalid_request"
+    assert "batch[0].event" in json.loads(response["body"])["message"]
+    assert queued_bodies(aws) == []
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=aws.bucket)
+
+
+def test_collect_refuses_a_wrong_key(aws: LocalResources, invoke: Invoke) -> None:
+    event = load_event("apigw_http_batch.json")
+    event["headers"]["authorization"] = "Bearer local-read-key"
+    response = invoke("collect", event)
+    assert response["statusCode"] == 401
+    assert json.loads(response["body"])["code"] == "unauthorized"
+
+
+def test_score_writes_once_per_lead_and_fails_poison_messages_alone(
+    aws: LocalResources, invoke: Invoke
+) -> None:
+    invoke("collect", load_event("apigw_http_batch.json"))
+    event = sqs_event_of(aws)
+    poison = {**event["Records"][0], "messageId": "poison-1", "body": "{not an event"}
+    event["Records"].append(poison)
+    response = invoke("score", event)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "poison-1"}]}
+    record = DynamoLeadRepository(aws.table_name).get("jane@acme-robotics.com")
+    assert record is not None
+    assert record.version == 1  # two events, one write
+
+
+def test_scoring_the_same_batch_twice_changes_nothing(aws: LocalResources, invoke: Invoke) -> None:
+    invoke("collect", load_event("apigw_http_batch.json"))
+    event = sqs_event_of(aws)
+    invoke("score", event)
+    first = DynamoLeadRepository(aws.table_name).get("jane@acme-robotics.com")
+    invoke("score", event)
+    again = DynamoLeadRepository(aws.table_name).get("jane@acme-robotics.com")
+    assert first is not None
+    assert again == first  # no second write: the events were already counted
+
+
+def test_the_sample_score_event_scores_its_lead(aws: LocalResources, invoke: Invoke) -> None:
+    assert invoke("score", load_event("sqs_batch.json")) == {"batchItemFailures": []}
+    assert DynamoLeadRepository(aws.table_name).get("jane@acme-robotics.com") is not None
+
+
+def test_leads_answers_with_the_read_key_only(aws: LocalResources, invoke: Invoke) -> None:
+    invoke("score", load_event("sqs_batch.json"))
+    event = load_event("apigw_http_lead.json")
+    response = invoke("leads", event)
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert {"score", "fit", "engagement", "band", "explanation"} <= body.keys()
+    assert sum(item["points"] for item in body["explanation"]) == pytest.approx(body["score"])
+
+    event["headers"]["authorization"] = "Bearer local-write-key"
+    assert invoke("leads", event)["statusCode"] == 401
+    unknown = load_event("apigw_http_lead.json")
+    unknown["pathParameters"]["lead_id"] = "nobody"
+    unknown["rawPath"] = "/v1/leads/nobody"
+    unknown["requestContext"]["http"]["path"] = "/v1/leads/nobody"
+    assert invoke("leads", unknown)["statusCode"] == 404
+
+
+def test_notify_publishes_each_new_signal_once(aws: LocalResources, invoke: Invoke) -> None:
+    sqs = boto3.client("sqs")
+    response = invoke("notify", load_event("dynamodb_stream_record.json"))
+    assert response == {"batchItemFailures": []}
+    delivered = sqs.receive_message(QueueUrl=aws.outbox_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert len(delivered) >= 1
+    alert = json.loads(json.loads(delivered[0]["Body"])["Message"])
+    assert alert["lead_id"] == "jane@acme-robotics.com"
+    assert alert["reasons"]
+
+
+def test_decay_visits_only_due_leads(aws: LocalResources, invoke: Invoke) -> None:
+    invoke("score", load_event("sqs_batch.json"))
+    result = invoke("decay", load_event("schedule.json"))
+    assert result == {"visited": 0, "band_changes": 0, "skipped": 0}

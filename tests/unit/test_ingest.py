@@ -1,0 +1,110 @@
+"""Accepting a tracking call: authentication, limits, encodings, and nothing kept when anything is wrong."""
+
+import base64
+import gzip
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from leadscore.errors import PayloadTooLarge, Unauthorized
+from leadscore.ingest import MAX_BATCH_BYTES, CollectRequest, collect
+from leadscore.segment import InvalidMessage
+from tests.fakes import RecordingArchive, RecordingQueue, StaticKeys
+
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+WRITE = "Basic " + base64.b64encode(b"test-write:").decode()
+
+
+def request(
+    body: object, *, call: str = "batch", authorization: str | None = WRITE, encoding: str | None = None
+) -> CollectRequest:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return CollectRequest(
+        call=call, body=raw, authorization=authorization, content_encoding=encoding, received_at=NOW
+    )
+
+
+@pytest.fixture
+def queue() -> RecordingQueue:
+    return RecordingQueue()
+
+
+@pytest.fixture
+def archive() -> RecordingArchive:
+    return RecordingArchive()
+
+
+def test_a_batch_is_archived_once_and_every_event_queued(
+    queue: RecordingQueue, archive: RecordingArchive
+) -> None:
+    body = {"batch": [{"type": "track", "userId": "u", "event": "a"}, {"type": "identify", "userId": "u"}]}
+    assert collect(request(body), StaticKeys(), archive, queue) == 2
+    assert [e.kind for e in queue.sent] == ["track", "identify"]
+    assert archive.objects == [(NOW, "batch", body)]
+
+
+def test_a_single_call_takes_its_type_from_the_path(queue: RecordingQueue, archive: RecordingArchive) -> None:
+    collect(request({"userId": "u", "event": "Demo Requested"}, call="track"), StaticKeys(), archive, queue)
+    assert queue.sent[0].name == "Demo Requested"
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer test-read", "Bearer wrong"])
+def test_without_the_write_key_nothing_is_kept(
+    authorization: str | None, queue: RecordingQueue, archive: RecordingArchive
+) -> None:
+    with pytest.raises(Unauthorized):
+        collect(
+            request({"batch": [{"type": "track", "userId": "u", "event": "a"}]}, authorization=authorization),
+            StaticKeys(),
+            archive,
+            queue,
+        )
+    assert (queue.sent, archive.objects) == ([], [])
+
+
+def test_the_browser_sdk_may_send_the_write_key_in_the_body(
+    queue: RecordingQueue, archive: RecordingArchive
+) -> None:
+    body = {"writeKey": "test-write", "userId": "u", "event": "a"}
+    collect(request(body, call="track", authorization=None), StaticKeys(), archive, queue)
+    assert len(queue.sent) == 1
+
+
+def test_an_invalid_message_keeps_nothing(queue: RecordingQueue, archive: RecordingArchive) -> None:
+    with pytest.raises(InvalidMessage):
+        collect(
+            request(
+                {"batch": [{"type": "track", "userId": "u", "event": "a"}, {"type": "track", "userId": "u"}]}
+            ),
+            StaticKeys(),
+            archive,
+            queue,
+        )
+    assert (queue.sent, archive.objects) == ([], [])
+
+
+def test_gzip_bodies_are_accepted(queue: RecordingQueue, archive: RecordingArchive) -> None:
+    body = gzip.compress(json.dumps({"batch": [{"type": "track", "userId": "u", "event": "a"}]}).encode())
+    collect(request(body, encoding="gzip"), StaticKeys(), archive, queue)
+    assert len(queue.sent) == 1
+
+
+@pytest.mark.parametrize(("body", "field"), [(b"{not json", "body"), (b"\x1f\x8b broken", "body")])
+def test_undecodable_bodies_name_the_body(
+    body: bytes, field: str, queue: RecordingQueue, archive: RecordingArchive
+) -> None:
+    encoding = "gzip" if body.startswith(b"\x1f\x8b") else None
+    with pytest.raises(InvalidMessage) as refused:
+        collect(request(body, encoding=encoding), StaticKeys(), archive, queue)
+    assert refused.value.field == field
+
+
+def test_a_body_over_the_limit_is_refused_even_compressed(
+    queue: RecordingQueue, archive: RecordingArchive
+) -> None:
+    padding = "x" * (MAX_BATCH_BYTES + 10)
+    body = gzip.compress(json.dumps({"batch": [{"type": "track", "userId": "u", "event": padding}]}).encode())
+    with pytest.raises(PayloadTooLarge):
+        collect(request(body, encoding="gzip"), StaticKeys(), archive, queue)
+    assert queue.sent == []

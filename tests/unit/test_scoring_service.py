@@ -1,0 +1,103 @@
+"""Scoring queued events on an in-memory repository: one write per lead, no lost update, poison alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from leadscore.errors import ConcurrentUpdate
+from leadscore.events import Event
+from leadscore.records import LeadRecord
+from leadscore.rescoring import decay_due_leads
+from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from leadscore.scoring import QueuedEvent, evaluated_record, score_queued_events
+from tests.fakes import InMemoryLeadRepository
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+RULES = load_rules(DEFAULT_RULES_FILE)
+
+
+def page(lead_id: str, message_id: str, path: str = "/pricing", at: datetime = NOW) -> Event:
+    return Event(message_id=message_id, lead_id=lead_id, kind="page", properties={"path": path}, timestamp=at)
+
+
+def identify(lead_id: str, message_id: str = "identify") -> Event:
+    traits = {"email": f"{lead_id}@acme-robotics.com", "title": "VP Engineering", "employees": 420}
+    return Event(message_id=message_id, lead_id=lead_id, kind="identify", traits=traits, timestamp=NOW)
+
+
+def queued(*events: Event) -> list[QueuedEvent]:
+    return [QueuedEvent(f"sqs-{event.message_id}-{event.lead_id}", event) for event in events]
+
+
+def test_a_batch_costs_one_write_per_lead() -> None:
+    repository = InMemoryLeadRepository()
+    batch = queued(identify("a"), page("a", "p1"), page("a", "p2"), identify("b"), page("b", "p1"))
+    assert score_queued_events(batch, repository, RULES, NOW) == []
+    assert repository.writes == 2
+    assert {record.version for record in repository.records.values()} == {1}
+
+
+def test_redelivered_events_change_nothing_and_cost_no_write() -> None:
+    repository = InMemoryLeadRepository()
+    batch = queued(identify("a"), page("a", "p1"))
+    score_queued_events(batch, repository, RULES, NOW)
+    before = repository.records["a"]
+    score_queued_events(batch, repository, RULES, NOW + timedelta(minutes=5))
+    assert repository.records["a"] == before
+    assert repository.writes == 1
+
+
+class RacingRepository(InMemoryLeadRepository):
+    """Another score function writes the same lead between our read and our write, once."""
+
+    def __init__(self, rival: Event) -> None:
+        super().__init__()
+        self._rival: Event | None = rival
+
+    def save(self, record: LeadRecord, expected_version: int) -> None:
+        if self._rival is not None:
+            rival, self._rival = self._rival, None
+            current = self.records.get(record.lead_id)
+            super().save(evaluated_record(record.lead_id, current, [rival], RULES, NOW), expected_version)
+        super().save(record, expected_version)
+
+
+def test_a_concurrent_write_is_not_lost() -> None:
+    repository = RacingRepository(rival=page("a", "rival", "/pricing/teams"))
+    repository.records["a"] = evaluated_record("a", None, [identify("a")], RULES, NOW)
+    assert score_queued_events(queued(page("a", "ours")), repository, RULES, NOW) == []
+    final = repository.records["a"]
+    assert final.version == 3
+    alone = evaluated_record(
+        "a", None, [identify("a"), page("a", "rival", "/pricing/teams"), page("a", "ours")], RULES, NOW
+    )
+    assert final.summary.score == alone.summary.score
+
+
+class AlwaysLosing(InMemoryLeadRepository):
+    def save(self, record: LeadRecord, expected_version: int) -> None:
+        if record.lead_id == "contended":
+            raise ConcurrentUpdate(record.lead_id)
+        super().save(record, expected_version)
+
+
+def test_a_lead_that_keeps_losing_fails_alone() -> None:
+    repository = AlwaysLosing()
+    batch = queued(page("contended", "c1"), page("fine", "f1"))
+    failed = score_queued_events(batch, repository, RULES, NOW)
+    assert failed == ["sqs-c1-contended"]
+    assert "fine" in repository.records
+
+
+def test_decay_visits_only_due_leads_and_moves_them_on() -> None:
+    repository = InMemoryLeadRepository()
+    score_queued_events(queued(identify("a"), page("a", "p1"), identify("b")), repository, RULES, NOW)
+    due = [r.decay_due_at for r in repository.records.values() if r.decay_due_at is not None]
+    if not due:
+        assert decay_due_leads(repository, RULES, NOW + timedelta(days=365)).visited == 0
+        return
+    moment = min(due)
+    run = decay_due_leads(repository, RULES, moment)
+    assert run.visited >= 1
+    for record in repository.records.values():
+        assert record.decay_due_at is None or record.decay_due_at > moment
