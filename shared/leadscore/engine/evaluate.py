@@ -17,6 +17,7 @@ from leadscore.rules.conditions import Facts
 from leadscore.rules.model import Dimension, EngagementRule, FitRule
 
 DEDUPLICATION_WINDOW = 14 * DAY
+LATE_ARRIVAL_WINDOW = 14 * DAY
 MAX_REMEMBERED_MESSAGES = 256
 BAND_CHANGE_HORIZON = timedelta(days=730)
 BAND_CHANGE_PRECISION = 60
@@ -35,11 +36,14 @@ def evaluate(rules: RuleSet, state: LeadState | None, events: Sequence[Event], a
         state = LeadState(lead_id=events[0].lead_id)
     before = state
     state = state.model_copy(deep=True)
-    fresh = _unseen(state, events)
+    now = epoch(at)
+    fresh = _unseen(state, events, now)
     if fresh:
         _record(rules, state, fresh)
-    now = epoch(at)
     previous = _reading(rules, before, now) if before.band is not None else None
+    if previous is not None:
+        # Decay first: the band and stage the lead had just before these events, read now.
+        state.band, state.stage = previous.band, previous.stage
     reading = _reading(rules, state, now)
     state.band, state.stage = reading.band, reading.stage
     signals = _signals(rules, state, previous, reading, now, scored_new_hits=bool(fresh))
@@ -76,17 +80,17 @@ def next_band_change_at(rules: RuleSet, state: LeadState, after: datetime) -> da
 # --- recording events -------------------------------------------------------------------------------
 
 
-def _unseen(state: LeadState, events: Iterable[Event]) -> list[Event]:
+def _unseen(state: LeadState, events: Iterable[Event], now: int) -> list[Event]:
+    """The events whose message ids the lead has not seen in the deduplication window before ``now``."""
     fresh: dict[str, Event] = {}
     for event in sorted(events, key=lambda item: (item.timestamp, item.message_id)):
         key = fingerprint(event.message_id)
         if key not in state.seen and key not in fresh:
             fresh[key] = event
-    for key, event in fresh.items():
-        state.seen[key] = epoch(event.timestamp)
-    newest = max(state.seen.values())
+    for key in fresh:
+        state.seen[key] = now
     remembered = sorted(
-        ((time, key) for key, time in state.seen.items() if time >= newest - DEDUPLICATION_WINDOW),
+        ((time, key) for key, time in state.seen.items() if time >= now - DEDUPLICATION_WINDOW),
         reverse=True,
     )[:MAX_REMEMBERED_MESSAGES]
     state.seen = {key: time for time, key in sorted(remembered)}
@@ -127,8 +131,9 @@ def _record(rules: RuleSet, state: LeadState, events: list[Event]) -> None:
             occurred = state.occurrences[rule_id]
             derived = repeat_hits(occurred, rule.repeat.at_least, within)
             hits.times = sorted(set(hits.times) | set(derived))
-            newest = max(occurred)
-            state.occurrences[rule_id] = sorted(time for time in occurred if time >= newest - within)
+            # Kept a little longer than the window, so an event arriving late still completes a streak.
+            horizon = max(occurred) - within - LATE_ARRIVAL_WINDOW
+            state.occurrences[rule_id] = sorted(time for time in occurred if time >= horizon)
         state.hits[rule_id] = tidy(hits, rule, rules.group(rule.group))
         if not state.hits[rule_id].times and not state.hits[rule_id].folded_count:
             del state.hits[rule_id]

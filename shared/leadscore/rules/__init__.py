@@ -204,6 +204,7 @@ def _located(lines: dict[Path_, int], content: Any, error: Any) -> RuleError:
         message = f"unknown field {error['loc'][-1]!r}"
     elif error["type"] == "missing":
         message = f"missing field {error['loc'][-1]!r}"
+        path.append(error["loc"][-1])
     return _at(lines, tuple(path), message)
 
 

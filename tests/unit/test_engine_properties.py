@@ -1,0 +1,131 @@
+"""Invariants of the engine on the default rule file, over generated event histories."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadscore.engine import LeadState, evaluate, score_lead
+from leadscore.engine.evaluate import DEDUPLICATION_WINDOW
+from leadscore.events import Event
+from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from tests.rulesets import START
+
+RULES = load_rules(DEFAULT_RULES_FILE)
+LEAD = "kim@acme-robotics.com"
+
+TRACKED = [
+    "Demo Requested",
+    "Quote Requested",
+    "Trial Started",
+    "Webinar Registered",
+    "Webinar Attended",
+    "Whitepaper Downloaded",
+    "Form Submitted",
+    "Email Link Clicked",
+    "Email Opened",
+    "Email Unsubscribed",
+    "Job Application Submitted",
+]
+PAGES = ["/pricing", "/pricing/teams", "/product", "/careers/engineer", "/blog/post", "/integrations"]
+TITLES = ["VP Engineering", "Director of IT", "Student", "Head of Data", "Engineer", "CEO"]
+EMAILS = [LEAD, "kim@gmail.com", "kim@rivalsoft.com", "not-an-address"]
+
+
+@st.composite
+def events(draw: st.DrawFn, minutes: int = 60 * 24 * 60) -> Event:
+    """One event at a random minute of a 60-day span."""
+    message_id = draw(st.uuids()).hex
+    timestamp = START + timedelta(minutes=draw(st.integers(0, minutes)))
+    kind = draw(st.sampled_from(["identify", "track", "page"]))
+    if kind == "identify":
+        traits = {
+            "email": draw(st.sampled_from(EMAILS)),
+            "title": draw(st.sampled_from(TITLES)),
+            "employees": draw(st.integers(1, 20_000)),
+            "country": draw(st.sampled_from(["US", "DE", "BR"])),
+        }
+        return Event(message_id=message_id, lead_id=LEAD, kind="identify", traits=traits, timestamp=timestamp)
+    if kind == "page":
+        path = draw(st.sampled_from(PAGES))
+        return Event(
+            message_id=message_id, lead_id=LEAD, kind="page", properties={"path": path}, timestamp=timestamp
+        )
+    name = draw(st.sampled_from(TRACKED))
+    return Event(message_id=message_id, lead_id=LEAD, kind="track", name=name, timestamp=timestamp)
+
+
+histories = st.lists(events(), min_size=1, max_size=12, unique_by=lambda event: event.message_id)
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def replay(history: list[Event]) -> LeadState:
+    state: LeadState | None = None
+    for event in sorted(history, key=lambda item: item.timestamp):
+        state = evaluate(RULES, state, [event], event.timestamp).state
+    assert state is not None
+    return state
+
+
+def end_of(history: list[Event]) -> timedelta:
+    return max(event.timestamp for event in history) - START
+
+
+@FAST
+@given(histories, st.data())
+def test_the_same_event_delivered_again_changes_nothing(history: list[Event], data: st.DataObject) -> None:
+    state = replay(history)
+    now = START + end_of(history) + timedelta(hours=data.draw(st.integers(0, 24 * 13)))
+    # The lead remembers message ids for DEDUPLICATION_WINDOW after processing them (here: at their time).
+    recent = [event for event in history if event.timestamp > now - timedelta(seconds=DEDUPLICATION_WINDOW)]
+    redelivered = data.draw(st.lists(st.sampled_from(recent), min_size=1, max_size=4))
+    again = evaluate(RULES, state, redelivered, now)
+    assert score_lead(RULES, again.state, now) == score_lead(RULES, state, now)
+    assert again.state.hits == state.hits
+    assert again.state.traits == state.traits
+
+
+@FAST
+@given(histories, st.integers(0, 400 * 24))
+def test_the_explanation_sums_to_the_score(history: list[Event], hours_later: int) -> None:
+    at = START + end_of(history) + timedelta(hours=hours_later)
+    score = score_lead(RULES, replay(history), at)
+    assert round(sum(item.points for item in score.explanation), 2) == score.score
+    assert round(sum(item.points for item in score.explanation if item.dimension == "fit"), 2) == score.fit
+    assert score.score == round(score.fit + score.engagement, 2)
+
+
+@FAST
+@given(histories, st.integers(0, 200 * 24), st.integers(1, 200 * 24))
+def test_decay_never_raises_a_score_and_never_touches_fit(
+    history: list[Event], first: int, later: int
+) -> None:
+    state = replay(history)
+    earlier_at = START + end_of(history) + timedelta(hours=first)
+    before, after = (
+        score_lead(RULES, state, earlier_at),
+        score_lead(RULES, state, earlier_at + timedelta(hours=later)),
+    )
+    assert after.score <= before.score
+    assert after.engagement <= before.engagement
+    assert after.fit == before.fit
+
+
+@FAST
+@given(histories, events(), events(), st.integers(0, 30 * 24))
+def test_two_events_from_different_days_score_the_same_in_either_order(
+    history: list[Event], one: Event, other: Event, hours_later: int
+) -> None:
+    if one.timestamp.date() == other.timestamp.date() or one.message_id == other.message_id:
+        other = other.model_copy(
+            update={"timestamp": other.timestamp + timedelta(days=1), "message_id": "other"}
+        )
+    state = replay(history)
+    now = START + timedelta(days=62)
+    first = evaluate(RULES, evaluate(RULES, state, [one], now).state, [other], now).state
+    second = evaluate(RULES, evaluate(RULES, state, [other], now).state, [one], now).state
+    at = now + timedelta(hours=hours_later)
+    assert score_lead(RULES, first, at).score == score_lead(RULES, second, at).score
+    assert score_lead(RULES, first, at).explanation == score_lead(RULES, second, at).explanation
