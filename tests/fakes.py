@@ -56,15 +56,11 @@ class RecordingArchive:
 
 
 class StaticKeys:
-    def __init__(self, write: str = "test-write", read: str = "test-read") -> None:
-        self._write = frozenset({write})
-        self._read = frozenset({read})
+    def __init__(self, *keys: str) -> None:
+        self._keys = frozenset(keys or {"test-write"})
 
-    def write_keys(self) -> frozenset[str]:
-        return self._write
-
-    def read_keys(self) -> frozenset[str]:
-        return self._read
+    def keys(self) -> frozenset[str]:
+        return self._keys
 
 
 class RecordingPublisher:

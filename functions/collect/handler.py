@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.messaging import S3EventArchive, SqsEventQueue
-from leadscore.adapters.secrets import SecretsKeyStore
+from leadscore.adapters.secrets import SecretKeys
 from leadscore.api import build_api, raw_body
 from leadscore.ingest import CollectRequest, collect
 from leadscore.settings import CollectSettings, load_settings
@@ -20,10 +20,10 @@ app = build_api(cors=True)
 
 
 @cache
-def _collaborators() -> tuple[SecretsKeyStore, S3EventArchive, SqsEventQueue]:
+def _collaborators() -> tuple[SecretKeys, S3EventArchive, SqsEventQueue]:
     settings = load_settings(CollectSettings)
     return (
-        SecretsKeyStore(settings.keys_secret),
+        SecretKeys(settings.write_keys_secret),
         S3EventArchive(settings.archive_bucket),
         SqsEventQueue(settings.queue_url),
     )

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.adapters.secrets import SecretsKeyStore
+from leadscore.adapters.secrets import SecretKeys
 from leadscore.api import build_api
 from leadscore.auth import presented_key, require_key
 from leadscore.lookup import account_score, lead_score
@@ -23,10 +23,10 @@ app = build_api()
 
 
 @cache
-def _collaborators() -> tuple[SecretsKeyStore, DynamoLeadRepository, RuleSet]:
+def _collaborators() -> tuple[SecretKeys, DynamoLeadRepository, RuleSet]:
     settings = load_settings(LeadsSettings)
     return (
-        SecretsKeyStore(settings.keys_secret),
+        SecretKeys(settings.read_keys_secret),
         DynamoLeadRepository(settings.table_name),
         rules_at(settings.rules_path),
     )
@@ -34,8 +34,8 @@ def _collaborators() -> tuple[SecretsKeyStore, DynamoLeadRepository, RuleSet]:
 
 def _reader() -> tuple[DynamoLeadRepository, RuleSet]:
     """The repository and rules, once the caller has shown a read key."""
-    keys, repository, rules = _collaborators()
-    require_key(presented_key(app.current_event.headers.get("authorization")), keys.read_keys())
+    read_keys, repository, rules = _collaborators()
+    require_key(presented_key(app.current_event.headers.get("authorization")), read_keys.keys())
     return repository, rules
 
 

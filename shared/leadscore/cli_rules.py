@@ -7,7 +7,6 @@ import json
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -68,12 +67,6 @@ def _check(arguments: argparse.Namespace) -> int:
     return 0
 
 
-@dataclass
-class _Trial:
-    state: LeadState | None = None
-    signals: list[Signal] | None = None
-
-
 def _try(arguments: argparse.Namespace) -> int:
     rules = _load(arguments.file)
     if rules is None:
@@ -84,9 +77,7 @@ def _try(arguments: argparse.Namespace) -> int:
     except InvalidMessage as error:
         print(str(error), file=sys.stderr)
         return 2
-    scores = [
-        (score_lead(rules, trial.state, at), trial.signals or []) for trial in _replay(rules, events, at)
-    ]
+    scores = [(score_lead(rules, state, at), signals) for state, signals in _replay(rules, events, at)]
     scores.sort(key=lambda pair: (-pair[0].score, pair[0].lead_id))
     if arguments.json:
         for score, signals in scores:
@@ -119,17 +110,17 @@ def _read_events(path: Path, at: datetime) -> list[Event]:
     return events
 
 
-def _replay(rules: RuleSet, events: Iterable[Event], at: datetime) -> list[_Trial]:
+def _replay(rules: RuleSet, events: Iterable[Event], at: datetime) -> list[tuple[LeadState, list[Signal]]]:
     """Each lead's events in time order, each evaluated at its own moment, as the live service would."""
-    trials: dict[str, _Trial] = defaultdict(_Trial)
+    states: dict[str, LeadState] = {}
+    signals: dict[str, list[Signal]] = defaultdict(list)
     for event in sorted(events, key=lambda item: (item.timestamp, item.message_id)):
         if event.timestamp > at:
             continue
-        trial = trials[event.lead_id]
-        evaluation = evaluate(rules, trial.state, [event], event.timestamp)
-        trial.state = evaluation.state
-        trial.signals = [*(trial.signals or []), *evaluation.signals]
-    return [trial for trial in trials.values() if trial.state is not None]
+        evaluation = evaluate(rules, states.get(event.lead_id), [event], event.timestamp)
+        states[event.lead_id] = evaluation.state
+        signals[event.lead_id].extend(evaluation.signals)
+    return [(state, signals[lead_id]) for lead_id, state in states.items()]
 
 
 def _as_json(score: LeadScore, signals: list[Signal]) -> dict[str, Any]:

@@ -28,12 +28,12 @@ class CollectRequest:
     received_at: datetime
 
 
-def collect(request: CollectRequest, keys: KeyStore, archive: EventArchive, queue: EventQueue) -> int:
+def collect(request: CollectRequest, write_keys: KeyStore, archive: EventArchive, queue: EventQueue) -> int:
     """Accept one tracking call; returns how many events were queued. A bad message keeps nothing."""
     payload = _decode(request)
     # Browser builds of analytics.js send the write key in the body instead of a header.
     body_key = payload.get("writeKey") if isinstance(payload, dict) else None
-    require_key(presented_key(request.authorization) or body_key, keys.write_keys())
+    require_key(presented_key(request.authorization) or body_key, write_keys.keys())
     if request.call == "batch":
         events = parse_batch(payload, request.received_at)
     elif request.call in CALLS:

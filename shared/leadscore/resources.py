@@ -17,7 +17,8 @@ ENV_TABLE_NAME = "TABLE_NAME"
 ENV_QUEUE_URL = "SCORE_QUEUE_URL"
 ENV_ARCHIVE_BUCKET = "ARCHIVE_BUCKET"
 ENV_TOPIC_ARN = "ALERT_TOPIC_ARN"
-ENV_KEYS_SECRET = "API_KEYS_SECRET"
+ENV_WRITE_KEYS_SECRET = "WRITE_KEYS_SECRET"
+ENV_READ_KEYS_SECRET = "READ_KEYS_SECRET"
 ENV_RULES_PATH = "RULES_PATH"
 
 # Where the deployed rule file sits: the layer's root is mounted at /opt.
@@ -92,7 +93,11 @@ SCORE_QUEUE = QueueSpec(
 
 ARCHIVE_BUCKET_LOCAL_NAME = f"{SERVICE}-archive"
 ALERT_TOPIC_LOCAL_NAME = f"{SERVICE}-alerts"
-KEYS_SECRET_LOCAL_NAME = f"{SERVICE}/api-keys"
+# One secret per kind of key, so a function can read only the keys it checks. Each holds
+# {"key": "<generated>"} and, to rotate without downtime, optionally {"keys": ["<new>", ...]}.
+WRITE_KEYS_SECRET_LOCAL_NAME = f"{SERVICE}/write-keys"
+READ_KEYS_SECRET_LOCAL_NAME = f"{SERVICE}/read-keys"
+GENERATED_KEY_FIELD = "key"
 
 DECAY_SCHEDULE = "rate(15 minutes)"
 DECAY_SCHEDULE_LOCAL_SECONDS = 60
@@ -103,14 +108,14 @@ FUNCTIONS = {
         description="Accepts Segment-compatible tracking calls, archives them and queues them for scoring",
         memory_mb=512,
         timeout_seconds=10,
-        env=(ENV_QUEUE_URL, ENV_ARCHIVE_BUCKET, ENV_KEYS_SECRET),
+        env=(ENV_QUEUE_URL, ENV_ARCHIVE_BUCKET, ENV_WRITE_KEYS_SECRET),
     ),
     "leads": FunctionSpec(
         name="leads",
         description="Answers lead and account look-ups with scores and explanations",
         memory_mb=512,
         timeout_seconds=10,
-        env=(ENV_TABLE_NAME, ENV_KEYS_SECRET, ENV_RULES_PATH),
+        env=(ENV_TABLE_NAME, ENV_READ_KEYS_SECRET, ENV_RULES_PATH),
     ),
     "score": FunctionSpec(
         name="score",

@@ -23,12 +23,12 @@ class _FromEnvironment(BaseModel):
 class CollectSettings(_FromEnvironment):
     queue_url: str = Field(alias=resources.ENV_QUEUE_URL, min_length=1)
     archive_bucket: str = Field(alias=resources.ENV_ARCHIVE_BUCKET, min_length=1)
-    keys_secret: str = Field(alias=resources.ENV_KEYS_SECRET, min_length=1)
+    write_keys_secret: str = Field(alias=resources.ENV_WRITE_KEYS_SECRET, min_length=1)
 
 
 class LeadsSettings(_FromEnvironment):
     table_name: str = Field(alias=resources.ENV_TABLE_NAME, min_length=1)
-    keys_secret: str = Field(alias=resources.ENV_KEYS_SECRET, min_length=1)
+    read_keys_secret: str = Field(alias=resources.ENV_READ_KEYS_SECRET, min_length=1)
     rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
 
 

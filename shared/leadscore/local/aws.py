@@ -39,7 +39,8 @@ class LocalResources:
     bucket: str
     topic_arn: str
     outbox_queue_url: str
-    keys_secret: str
+    write_keys_secret: str
+    read_keys_secret: str
 
     def function_environment(self) -> dict[str, str]:
         """The variables CDK gives the functions, here pointing at moto's resources."""
@@ -48,7 +49,8 @@ class LocalResources:
             resources.ENV_QUEUE_URL: self.queue_url,
             resources.ENV_ARCHIVE_BUCKET: self.bucket,
             resources.ENV_TOPIC_ARN: self.topic_arn,
-            resources.ENV_KEYS_SECRET: self.keys_secret,
+            resources.ENV_WRITE_KEYS_SECRET: self.write_keys_secret,
+            resources.ENV_READ_KEYS_SECRET: self.read_keys_secret,
         }
 
 
@@ -103,9 +105,12 @@ def provision(client: Callable[[str], Any]) -> LocalResources:
     # Stands in for the e-mail subscription: the local outbox reads what SNS delivers here.
     outbox_url = sqs.create_queue(QueueName=OUTBOX_QUEUE_NAME)["QueueUrl"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, outbox_url))
-    secret = secrets.create_secret(
-        Name=resources.KEYS_SECRET_LOCAL_NAME,
-        SecretString=json.dumps({"write_keys": [LOCAL_WRITE_KEY], "read_keys": [LOCAL_READ_KEY]}),
+    write_secret, read_secret = (
+        secrets.create_secret(Name=name, SecretString=json.dumps({resources.GENERATED_KEY_FIELD: key}))["ARN"]
+        for name, key in (
+            (resources.WRITE_KEYS_SECRET_LOCAL_NAME, LOCAL_WRITE_KEY),
+            (resources.READ_KEYS_SECRET_LOCAL_NAME, LOCAL_READ_KEY),
+        )
     )
     return LocalResources(
         table_name=LEADS_TABLE.local_name,
@@ -116,7 +121,8 @@ def provision(client: Callable[[str], Any]) -> LocalResources:
         bucket=resources.ARCHIVE_BUCKET_LOCAL_NAME,
         topic_arn=topic_arn,
         outbox_queue_url=outbox_url,
-        keys_secret=secret["ARN"],
+        write_keys_secret=write_secret,
+        read_keys_secret=read_secret,
     )
 
 
