@@ -92,6 +92,8 @@ SCORE_QUEUE = QueueSpec(
 )
 
 ARCHIVE_BUCKET_LOCAL_NAME = f"{SERVICE}-archive"
+# Raw requests are archived under this key prefix; collect may only put objects there.
+ARCHIVE_PREFIX = "raw/"
 ALERT_TOPIC_LOCAL_NAME = f"{SERVICE}-alerts"
 # One secret per kind of key, so a function can read only the keys it checks. Each holds
 # {"key": "<generated>"} and, to rotate without downtime, optionally {"keys": ["<new>", ...]}.

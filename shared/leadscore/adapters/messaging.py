@@ -13,6 +13,7 @@ import boto3
 from leadscore.alerts import email_text
 from leadscore.events import Event
 from leadscore.records import Alert
+from leadscore.resources import ARCHIVE_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -55,7 +56,7 @@ class S3EventArchive:
     def put(self, received_at: datetime, call: str, payload: Any) -> str:
         received_at = received_at.astimezone(UTC)
         key = (
-            f"raw/dt={received_at:%Y-%m-%d}/hour={received_at:%H}/"
+            f"{ARCHIVE_PREFIX}dt={received_at:%Y-%m-%d}/hour={received_at:%H}/"
             f"{received_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.json"
         )
         body = json.dumps({"received_at": received_at.isoformat(), "call": call, "payload": payload})
