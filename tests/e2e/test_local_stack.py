@@ -108,6 +108,11 @@ def test_a_tracked_lead_is_scored_explained_and_alerted(stack: str, outbox: Path
     body = eventually(scored)
     assert {"score", "fit", "engagement", "band", "explanation"} <= body.keys()
     assert sum(item["points"] for item in body["explanation"]) == pytest.approx(body["score"])
+    assert (body["band"], body["stage"], body["account_id"]) == ("hot", "mql", "initech.com")
+    assert "demo-request" in {item["rule"] for item in body["explanation"]}
+    status, account = http_json("GET", f"{stack}/v1/accounts/initech.com", LOCAL_READ_KEY)
+    assert status == 200
+    assert (account["people"], account["score"]) == (1, body["score"])
     mails = eventually(lambda: sorted(outbox.glob("*.eml")))
     text = mails[0].read_text()
     assert "dana@initech.com" in text

@@ -68,6 +68,29 @@ def leaderboard(url: str, lead_ids: list[str]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: row["score"], reverse=True)
 
 
+def accounts(url: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The account roll-ups of the leads on the leaderboard, best first."""
+    found = []
+    for account_id in dict.fromkeys(row["account_id"] for row in rows if row["account_id"]):
+        status, body = http_json(
+            "GET", f"{url}/v1/accounts/{urllib.parse.quote(account_id, safe='')}", LOCAL_READ_KEY
+        )
+        if status == 200:
+            found.append(body)
+    return sorted(found, key=lambda account: account["score"], reverse=True)
+
+
+def format_accounts(rows: list[dict[str, Any]]) -> str:
+    header = f"{'account':<34} {'score':>7} {'people':>6} {'engaged':>7} band"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['account_id']:<34} {row['score']:>7g} {row['people']:>6} "
+            f"{row['engaged_people']:>7} {row['band']}"
+        )
+    return "\n".join(lines)
+
+
 def format_leaderboard(rows: list[dict[str, Any]]) -> str:
     header = f"{'lead':<34} {'score':>7} {'fit':>6} {'engage':>7} {'band':<13} {'grade':<5} stage"
     lines = [header, "-" * len(header)]
@@ -87,7 +110,9 @@ def run_demo(port: int = 0, echo: Callable[[str], None] = print) -> int:
         echo(f"Replayed {sent} demo events from {DEMO_TRAFFIC.relative_to(EVENTS_DIR.parent)} over HTTP.")
         stack.wait_until_idle()
         lead_ids = list(dict.fromkeys(m.get("userId") or m["anonymousId"] for m in messages))
-        echo("\nLeaderboard\n" + format_leaderboard(leaderboard(stack.url, lead_ids)))
+        board = leaderboard(stack.url, lead_ids)
+        echo("\nLeaderboard\n" + format_leaderboard(board))
+        echo("\nAccounts\n" + format_accounts(accounts(stack.url, board)))
         alerts = stack.outbox.delivered
         echo(f"\nAlerts delivered by SNS ({len(alerts)}; e-mails in {stack.outbox.folder}):")
         for alert in alerts:
