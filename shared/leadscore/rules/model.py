@@ -49,7 +49,11 @@ class Limit(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _once(cls, value: Any) -> Any:
-        return {"times": 1, "per": "ever"} if value == "once" else value
+        if value == "once":
+            return {"times": 1, "per": "ever"}
+        if not isinstance(value, dict):
+            raise ValueError(f"a limit is `once` or {{times: N, per: day|week|ever}}, not {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _one_cap(self) -> Limit:
