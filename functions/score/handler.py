@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -11,19 +10,11 @@ from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.events import Event
-from leadscore.rules import RuleSet
 from leadscore.scoring import QueuedEvent, score_queued_events
-from leadscore.settings import ScoringSettings, load_settings, rules_at
+from leadscore.wiring import scoring_collaborators
 
 logger = Logger()
-
-
-@cache
-def _collaborators() -> tuple[DynamoLeadRepository, RuleSet]:
-    settings = load_settings(ScoringSettings)
-    return DynamoLeadRepository(settings.table_name), rules_at(settings.rules_path)
 
 
 @logger.inject_lambda_context
@@ -36,5 +27,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             # A poison message fails alone and reaches the dead-letter queue after its retries.
             logger.exception("unreadable queued event", extra={"message_id": record.message_id})
             failed.append(record.message_id)
-    failed += score_queued_events(queued, *_collaborators(), now=datetime.now(UTC))
+    failed += score_queued_events(queued, *scoring_collaborators(), now=datetime.now(UTC))
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -25,16 +25,7 @@ class LeadSummary(BaseModel):
 
     @classmethod
     def of(cls, score: LeadScore) -> LeadSummary:
-        return cls(
-            score=score.score,
-            fit=score.fit,
-            engagement=score.engagement,
-            band=score.band,
-            stage=score.stage,
-            grade=score.grade,
-            rules_version=score.rules_version,
-            as_of=score.as_of,
-        )
+        return cls.model_validate(score.model_dump(include=set(cls.model_fields)))
 
 
 class LeadRecord(BaseModel):

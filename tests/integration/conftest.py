@@ -14,6 +14,7 @@ from leadscore import resources
 from leadscore.local.aws import LocalResources, provision
 from leadscore.local.runtime import LocalContext
 from leadscore.rules import DEFAULT_RULES_FILE
+from leadscore.wiring import scoring_collaborators
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 
@@ -32,6 +33,7 @@ def aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loca
 def invoke(aws: LocalResources) -> Invoke:
     """Call a function's real handler as Lambda would, with clients made for this test's moto."""
     fresh: set[str] = set()
+    scoring_collaborators.cache_clear()
 
     def call(name: str, event: dict[str, Any]) -> Any:
         module = importlib.import_module(f"functions.{name}.handler")

@@ -136,31 +136,43 @@ class DynamoLeadRepository:
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:
         index = LEADS_TABLE.indexes[0]
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            IndexName=_ACCOUNT_INDEX,
-            KeyConditionExpression="#account = :account",
-            ExpressionAttributeNames={"#account": index.partition_key},
-            ExpressionAttributeValues={":account": {"S": account_id}},
+        items = self._query(
+            index.name, "#account = :account", {"#account": index.partition_key}, {":account": account_id}
         )
-        return [item_to_record(item) for page in pages for item in page.get("Items", [])]
+        return [item_to_record(item) for item in items]
 
     def due_for_decay(self, now: datetime) -> Iterator[str]:
         index = LEADS_TABLE.indexes[1]
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
+        items = self._query(
+            index.name,
+            "#shard = :shard AND #due <= :now",
+            {"#shard": index.partition_key, "#due": index.sort_key},
+            {":shard": DECAY_SHARD, ":now": _timestamp(now)},
+            projection="lead_id",
+        )
+        for item in items:
+            yield item["lead_id"]["S"]
+
+    def _query(
+        self,
+        index: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, str],
+        projection: str | None = None,
+    ) -> Iterator[Item]:
+        """Every item of an index query, page after page; ``values`` are strings, as the index keys are."""
+        extra: dict[str, Any] = {}
+        if projection is not None:
+            names = {**names, "#projected": projection}
+            extra["ProjectionExpression"] = "#projected"
+        pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
-            IndexName=_DECAY_INDEX,
-            KeyConditionExpression="#shard = :shard AND #due <= :now",
-            ExpressionAttributeNames={
-                "#shard": index.partition_key,
-                "#due": index.sort_key,
-                "#lead": "lead_id",
-            },
-            ExpressionAttributeValues={":shard": {"S": DECAY_SHARD}, ":now": {"S": _timestamp(now)}},
-            ProjectionExpression="#lead",
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={name: {"S": value} for name, value in values.items()},
+            **extra,
         )
         for page in pages:
-            for item in page.get("Items", []):
-                yield item["lead_id"]["S"]
+            yield from page.get("Items", [])

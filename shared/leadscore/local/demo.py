@@ -80,25 +80,34 @@ def accounts(url: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(found, key=lambda account: account["score"], reverse=True)
 
 
-def format_accounts(rows: list[dict[str, Any]]) -> str:
-    header = f"{'account':<34} {'score':>7} {'people':>6} {'engaged':>7} band"
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        lines.append(
-            f"{row['account_id']:<34} {row['score']:>7g} {row['people']:>6} "
-            f"{row['engaged_people']:>7} {row['band']}"
-        )
-    return "\n".join(lines)
+# (title, field, width); a negative width right-aligns, as numbers read best.
+Column = tuple[str, str, int]
+LEADERBOARD: list[Column] = [
+    ("lead", "lead_id", 34),
+    ("score", "score", -7),
+    ("fit", "fit", -6),
+    ("engage", "engagement", -7),
+    ("band", "band", 13),
+    ("grade", "grade", 5),
+    ("stage", "stage", 0),
+]
+ACCOUNTS: list[Column] = [
+    ("account", "account_id", 34),
+    ("score", "score", -7),
+    ("people", "people", -6),
+    ("engaged", "engaged_people", -7),
+    ("band", "band", 0),
+]
 
 
-def format_leaderboard(rows: list[dict[str, Any]]) -> str:
-    header = f"{'lead':<34} {'score':>7} {'fit':>6} {'engage':>7} {'band':<13} {'grade':<5} stage"
+def format_table(rows: list[dict[str, Any]], columns: list[Column]) -> str:
+    def cell(value: Any, width: int) -> str:
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        return text.rjust(-width) if width < 0 else text.ljust(width)
+
+    header = " ".join(cell(title, width) for title, _, width in columns).rstrip()
     lines = [header, "-" * len(header)]
-    for row in rows:
-        lines.append(
-            f"{row['lead_id']:<34} {row['score']:>7g} {row['fit']:>6g} {row['engagement']:>7g} "
-            f"{row['band']:<13} {row['grade']:<5} {row['stage']}"
-        )
+    lines.extend(" ".join(cell(row[field], width) for _, field, width in columns).rstrip() for row in rows)
     return "\n".join(lines)
 
 
@@ -111,8 +120,8 @@ def run_demo(port: int = 0, echo: Callable[[str], None] = print) -> int:
         stack.wait_until_idle()
         lead_ids = list(dict.fromkeys(m.get("userId") or m["anonymousId"] for m in messages))
         board = leaderboard(stack.url, lead_ids)
-        echo("\nLeaderboard\n" + format_leaderboard(board))
-        echo("\nAccounts\n" + format_accounts(accounts(stack.url, board)))
+        echo("\nLeaderboard\n" + format_table(board, LEADERBOARD))
+        echo("\nAccounts\n" + format_table(accounts(stack.url, board), ACCOUNTS))
         alerts = stack.outbox.delivered
         echo(f"\nAlerts delivered by SNS ({len(alerts)}; e-mails in {stack.outbox.folder}):")
         for alert in alerts:
