@@ -171,7 +171,7 @@ def test_an_event_disqualifier_sticks() -> None:
 def test_fast_track_routes_a_fit_lead_at_once_and_holds_for_its_days() -> None:
     state, signals = replay([ann.identify(title="VP"), ann.track("Quote Requested", START + days(1))])
     assert [signal.kind for signal in signals] == ["fast_track"]
-    assert signals[0].reasons[0] == "Asked for a quote"
+    assert signals[0].reasons[:2] == ["Asked for a quote", "Fast-tracked to hot with a score of 30"]
     held = score_lead(RULES, state, START + days(7))
     assert (held.band, held.stage, held.fast_track_reasons) == ("hot", "mql", ["Asked for a quote"])
     # The hold is over: the band falls through hysteresis to where the points (30) keep it.

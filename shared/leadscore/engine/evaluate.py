@@ -387,7 +387,10 @@ def _signals(
     if after_rank > before_rank and rules.bands[after_rank].alert:
         kinds.append("band_entered")
         band = rules.bands[after_rank]
-        reasons.append(f"Score {reading.total:g} reached {band.name} (enters at {band.enter or 0:g})")
+        if reading.total >= (band.enter or 0):
+            reasons.append(f"Score {reading.total:g} reached {band.name} (enters at {band.enter or 0:g})")
+        else:
+            reasons.append(f"Fast-tracked to {band.name} with a score of {reading.total:g}")
     rise = _sharp_rise(rules, state, now) if scored_new_hits else None
     if rise is not None:
         kinds.append("sharp_rise")
