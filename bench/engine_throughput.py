@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from bench.traffic import messages
-from leadscore.engine import evaluate, score_lead
+from leadscore.engine import evaluate, next_band_change_at, score_lead
 from leadscore.events import Event
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.segment import parse_message
@@ -37,7 +37,14 @@ def run(leads: int, events_per_lead: int) -> None:
         score_lead(rules, state, now)
     read_elapsed = time.perf_counter() - started
 
+    started = time.perf_counter()
+    for state in states.values():
+        assert state is not None
+        next_band_change_at(rules, state, now)
+    due_elapsed = time.perf_counter() - started
+
     print("engine (pure Python, one core)")
     print(f"  events scored:       {len(events)} for {len(by_lead)} leads")
     print(f"  evaluate:            {len(events) / elapsed:,.0f} events/s")
     print(f"  score_lead (reads):  {len(states) / read_elapsed:,.0f} leads/s")
+    print(f"  next band change:    {len(states) / due_elapsed:,.0f} leads/s (once per lead per write)")
