@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
+from leadscore.events import Event
 from leadscore.local.aws import LocalResources
+from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from leadscore.scoring import evaluated_record
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke
 
@@ -117,7 +121,22 @@ def test_notify_publishes_each_new_signal_once(aws: LocalResources, invoke: Invo
     assert alert["reasons"]
 
 
-def test_decay_visits_only_due_leads(aws: LocalResources, invoke: Invoke) -> None:
-    invoke("score", load_event("sqs_batch.json"))
-    result = invoke("decay", load_event("schedule.json"))
-    assert result == {"visited": 0, "band_changes": 0, "skipped": 0}
+def test_decay_moves_only_the_leads_that_are_due(aws: LocalResources, invoke: Invoke) -> None:
+    invoke("score", load_event("sqs_batch.json"))  # a lead that is not due
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    events = [
+        Event(message_id=name, lead_id="quiet@example.org", kind="track", name=name, timestamp=month_ago)
+        for name in ("Demo Requested", "Trial Started")
+    ]
+    rules = load_rules(DEFAULT_RULES_FILE)
+    repository = DynamoLeadRepository(aws.table_name)
+    quiet = evaluated_record("quiet@example.org", None, events, rules, month_ago)
+    repository.save(quiet, expected_version=0)
+    assert quiet.summary.band == "warm"
+    assert quiet.decay_due_at is not None
+
+    assert invoke("decay", load_event("schedule.json")) == {"visited": 1, "band_changes": 1, "skipped": 0}
+    after = repository.get("quiet@example.org")
+    assert after is not None
+    assert (after.summary.band, after.version, after.decay_due_at) == ("cold", 2, None)
+    assert invoke("decay", load_event("schedule.json")) == {"visited": 0, "band_changes": 0, "skipped": 0}

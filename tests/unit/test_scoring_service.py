@@ -89,15 +89,21 @@ def test_a_lead_that_keeps_losing_fails_alone() -> None:
     assert "fine" in repository.records
 
 
+def demo(lead_id: str, message_id: str = "demo") -> Event:
+    return Event(message_id=message_id, lead_id=lead_id, kind="track", name="Demo Requested", timestamp=NOW)
+
+
 def test_decay_visits_only_due_leads_and_moves_them_on() -> None:
     repository = InMemoryLeadRepository()
-    score_queued_events(queued(identify("a"), page("a", "p1"), identify("b")), repository, RULES, NOW)
-    due = [r.decay_due_at for r in repository.records.values() if r.decay_due_at is not None]
-    if not due:
-        assert decay_due_leads(repository, RULES, NOW + timedelta(days=365)).visited == 0
-        return
-    moment = min(due)
-    run = decay_due_leads(repository, RULES, moment)
-    assert run.visited >= 1
-    for record in repository.records.values():
-        assert record.decay_due_at is None or record.decay_due_at > moment
+    # "quiet" earns 50 from intent alone (warm, leaves below 40 as it decays); "steady" has fit that keeps it.
+    batch = queued(page("quiet", "p1"), demo("quiet"), identify("steady"), page("steady", "p1"))
+    score_queued_events(batch, repository, RULES, NOW)
+    quiet, steady = repository.records["quiet"], repository.records["steady"]
+    assert (quiet.summary.band, steady.summary.band) == ("warm", "warm")
+    assert steady.decay_due_at is None
+    assert quiet.decay_due_at is not None
+    assert decay_due_leads(repository, RULES, quiet.decay_due_at - timedelta(minutes=5)).visited == 0
+    run = decay_due_leads(repository, RULES, quiet.decay_due_at + timedelta(minutes=1))
+    assert (run.visited, run.band_changes, run.skipped) == (1, 1, 0)
+    after = repository.records["quiet"]
+    assert (after.summary.band, after.version, after.decay_due_at) == ("cold", 2, None)
