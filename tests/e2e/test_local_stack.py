@@ -156,3 +156,33 @@ def test_a_bearer_read_key_is_accepted(stack: str) -> None:
         urllib.request.urlopen(request, timeout=5)
     assert answer.value.code == 404
     assert json.loads(answer.value.read())["code"] == "not_found"
+
+
+def test_segment_and_rudderstack_sdks_deliver_unchanged(stack: str) -> None:
+    """Both SDKs as a tracker ships them: Segment's batches plainly, RudderStack's gzips and wants a 200."""
+    import rudderstack.analytics as rudderstack
+    import segment.analytics as segment
+
+    errors: list[Exception] = []
+    for sdk, host_setting in ((segment, "host"), (rudderstack, "dataPlaneUrl")):
+        sdk.write_key = LOCAL_WRITE_KEY
+        setattr(sdk, host_setting, stack)
+        sdk.on_error = lambda error, _batch: errors.append(error)
+    segment.identify("seg@initech.com", {"email": "seg@initech.com", "title": "VP Engineering"})
+    segment.track("seg@initech.com", "Demo Requested")
+    rudderstack.identify("rud@initech.com", {"email": "rud@initech.com", "employees": 300})
+    rudderstack.page("rud@initech.com", properties={"path": "/pricing/teams"})
+    segment.flush()
+    rudderstack.flush()
+    assert errors == []
+
+    def scored(lead_id: str) -> Any:
+        status, body = lead(stack, lead_id)
+        return body if status == 200 and body["score"] > 0 else None
+
+    assert "demo-request" in {
+        item["rule"] for item in eventually(lambda: scored("seg@initech.com"))["explanation"]
+    }
+    assert "pricing-page" in {
+        item["rule"] for item in eventually(lambda: scored("rud@initech.com"))["explanation"]
+    }
