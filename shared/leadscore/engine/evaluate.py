@@ -14,7 +14,7 @@ from leadscore.engine.state import DAY, LeadState, RuleHits, epoch, fingerprint,
 from leadscore.events import Event
 from leadscore.rules import DISQUALIFIED, RuleSet
 from leadscore.rules.conditions import Facts
-from leadscore.rules.model import Dimension, EngagementRule, FitRule
+from leadscore.rules.model import Dimension, Disqualifier, EngagementRule, FastTrack, FitRule
 
 DEDUPLICATION_WINDOW = 14 * DAY
 LATE_ARRIVAL_WINDOW = 14 * DAY
@@ -181,32 +181,72 @@ class _Profile:
 
     traits: dict[str, Any]
     email_kind: EmailKind
-    fit_items: tuple[ExplanationItem, ...]
+    fit_parts: tuple[_Part, ...]
     fit: float
-    profile_at: int | None
+    disqualified_by: frozenset[str]
+    fast_tracked_by: frozenset[str]
 
     @classmethod
     def of(cls, rules: RuleSet, state: LeadState, at: int) -> _Profile:
         kind = email_kind(state.traits.get("email"), rules.competitors)
         facts = Facts(traits=state.traits, email_kind=kind)
         items = tuple(
-            _fit_item(rules, rule, state.profile_at, at) for rule in rules.file.fit if rule.when.holds(facts)
+            _fit_part(rules, rule, state.profile_at, at) for rule in rules.file.fit if rule.when.holds(facts)
         )
-        return cls(state.traits, kind, items, sum(item.points for item in items), state.profile_at)
+        fit = sum(item.points for item in items)
+        facts = Facts(traits=state.traits, email_kind=kind, fit=fit)
+        return cls(
+            traits=state.traits,
+            email_kind=kind,
+            fit_parts=items,
+            fit=fit,
+            disqualified_by=_holding(rules.file.disqualifiers, facts),
+            fast_tracked_by=_holding(rules.file.fast_track, facts),
+        )
 
     def facts(self, event: Event | None = None) -> Facts:
         return Facts(traits=self.traits, email_kind=self.email_kind, fit=self.fit, event=event)
 
 
-def _fit_item(rules: RuleSet, rule: FitRule, profile_at: int | None, at: int) -> ExplanationItem:
+def _holding(rules: Iterable[Disqualifier | FastTrack], facts: Facts) -> frozenset[str]:
+    """The ids of the profile conditions (not event ones) that hold for this profile."""
+    return frozenset(rule.id for rule in rules if not rule.when.about_events and rule.when.holds(facts))
+
+
+def _fit_part(rules: RuleSet, rule: FitRule, profile_at: int | None, at: int) -> _Part:
     """Fit holds while the profile matches; a fit group that decays ages from the last profile update."""
     group = rules.group(rule.group)
     age = at - profile_at if profile_at is not None else 0
     value = rule.points * factor(group, rule.points, age)
-    return _item(rule, group.dimension, value=value, raw=rule.points, count=1, last=profile_at)
+    return _part(rule, group.dimension, value=value, raw=rule.points, count=1, last=profile_at)
 
 
-def _item(
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One rule's share of a reading; an ExplanationItem only when someone reads the explanation."""
+
+    rule: FitRule | EngagementRule
+    dimension: Dimension
+    points: float
+    earned: float
+    count: int
+    last: int | None
+
+    def item(self) -> ExplanationItem:
+        return ExplanationItem(
+            rule=self.rule.id,
+            description=self.rule.label,
+            group=self.rule.group,
+            dimension=self.dimension,
+            points=self.points,
+            earned=self.earned,
+            decayed=round(self.earned - self.points, 2),
+            count=self.count,
+            last_at=moment(self.last) if self.last is not None else None,
+        )
+
+
+def _part(
     rule: FitRule | EngagementRule,
     dimension: Dimension,
     *,
@@ -214,24 +254,13 @@ def _item(
     raw: float,
     count: int,
     last: int | None,
-) -> ExplanationItem:
-    points, earned = round(value, 2), round(raw, 2)
-    return ExplanationItem(
-        rule=rule.id,
-        description=rule.label,
-        group=rule.group,
-        dimension=dimension,
-        points=points,
-        earned=earned,
-        decayed=round(earned - points, 2),
-        count=count,
-        last_at=moment(last) if last is not None else None,
-    )
+) -> _Part:
+    return _Part(rule, dimension, round(value, 2), round(raw, 2), count, last)
 
 
 @dataclass(frozen=True)
 class _Reading:
-    explanation: list[ExplanationItem]
+    parts: list[_Part]
     fit: float
     engagement: float
     total: float
@@ -259,7 +288,7 @@ class _Reading:
             disqualified=self.band == DISQUALIFIED,
             disqualification_reasons=self.disqualification_reasons,
             fast_track_reasons=self.fast_track_reasons,
-            explanation=self.explanation,
+            explanation=[part.item() for part in self.parts],
             profile=dict(state.traits),
             first_seen=moment(state.first_at) if state.first_at is not None else None,
             last_activity=moment(state.last_at) if state.last_at is not None else None,
@@ -270,39 +299,38 @@ class _Reading:
 
 def _reading(rules: RuleSet, state: LeadState, at: int, profile: _Profile | None = None) -> _Reading:
     profile = profile or _Profile.of(rules, state, at)
-    items = list(profile.fit_items)
+    parts = list(profile.fit_parts)
     for rule in rules.file.engagement:
         hits = state.hits.get(rule.id)
         if hits is None:
             continue
         value, raw, count = value_at(hits, rule, rules.group(rule.group), at)
         if count:
-            items.append(_item(rule, "engagement", value=value, raw=raw, count=count, last=_last(hits, at)))
-    fit = round(sum(item.points for item in items if item.dimension == "fit"), 2)
-    engagement = round(sum(item.points for item in items if item.dimension == "engagement"), 2)
+            parts.append(_part(rule, "engagement", value=value, raw=raw, count=count, last=_last(hits, at)))
+    fit = round(sum(part.points for part in parts if part.dimension == "fit"), 2)
+    engagement = round(sum(part.points for part in parts if part.dimension == "engagement"), 2)
     total = round(fit + engagement, 2)
-    facts = profile.facts()
     disqualifications = [
         rule.reason
         for rule in rules.file.disqualifiers
-        if (rule.id in state.disqualified and state.disqualified[rule.id] <= at)
-        or (not rule.when.about_events and rule.when.holds(facts))
+        if rule.id in profile.disqualified_by
+        or (rule.id in state.disqualified and state.disqualified[rule.id] <= at)
     ]
     fast_tracks = [
         rule
         for rule in rules.file.fast_track
-        if (
+        if rule.id in profile.fast_tracked_by
+        or (
             rule.id in state.fast_tracked
             and state.fast_tracked[rule.id] <= at < state.fast_tracked[rule.id] + rule.hold_days * DAY
         )
-        or (not rule.when.about_events and rule.when.holds(facts))
     ]
     band = _band(
         rules, state.band, total, bool(disqualifications), [rules.fast_track_band(r) for r in fast_tracks]
     )
     stage = _stage(rules, state, band, bool(fast_tracks), at)
     return _Reading(
-        explanation=items,
+        parts=parts,
         fit=fit,
         engagement=engagement,
         total=total,
@@ -429,7 +457,7 @@ def _one_signal(
 
 def _top_reasons(reading: _Reading) -> list[str]:
     strongest = sorted(
-        (item for item in reading.explanation if item.points > 0), key=lambda item: -item.points
+        (part.item() for part in reading.parts if part.points > 0), key=lambda item: -item.points
     )
     return [
         f"{item.description}: +{item.points:g}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from leadscore.engine.state import DAY, RuleHits
 from leadscore.rules.model import EngagementRule, Group, Limit
@@ -24,11 +25,16 @@ def _period(seconds: int, per: str) -> object:
     return None
 
 
-def grants(times: Iterable[int], points: float, limit: Limit | None) -> list[tuple[int, float]]:
+def grants(times: Iterable[int], points: float, limit: Limit | None) -> tuple[tuple[int, float], ...]:
     """Each hit's points once the limit applies; the earliest hits of a period win, in any arrival order."""
-    ordered = sorted(times)
+    return _grants(tuple(sorted(times)), points, limit)
+
+
+@lru_cache(maxsize=4096)
+def _grants(ordered: tuple[int, ...], points: float, limit: Limit | None) -> tuple[tuple[int, float], ...]:
+    """Cached: finding when a lead's band changes reads the same hits at many moments."""
     if limit is None:
-        return [(time, points) for time in ordered]
+        return tuple((time, points) for time in ordered)
     used: dict[object, float] = defaultdict(float)
     granted = []
     for time in ordered:
@@ -41,7 +47,7 @@ def grants(times: Iterable[int], points: float, limit: Limit | None) -> list[tup
             give = max(min(abs(points), cap - used[period]), 0.0) * (1 if points >= 0 else -1)
             used[period] += abs(give)
         granted.append((time, give))
-    return granted
+    return tuple(granted)
 
 
 def factor(group: Group, points: float, age_seconds: float) -> float:
