@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.dynamodb import item_to_record
 from leadscore.adapters.messaging import SnsAlertPublisher
-from leadscore.alerts import new_alerts
+from leadscore.alerts import publish_new_alerts
 from leadscore.rules import RuleSet
 from leadscore.settings import NotifySettings, load_settings, rules_at
 
@@ -27,20 +27,19 @@ def _collaborators() -> tuple[SnsAlertPublisher, RuleSet]:
     return SnsAlertPublisher(settings.topic_arn), rules_at(settings.rules_path)
 
 
-def publish_new_alerts(record: DynamoDBRecord) -> None:
+def alert_on_change(record: DynamoDBRecord) -> None:
     new_image = record.raw_event["dynamodb"].get("NewImage")
     if not new_image:
         return
     old_image = record.raw_event["dynamodb"].get("OldImage")
     publisher, rules = _collaborators()
     before = item_to_record(old_image) if old_image else None
-    for alert in new_alerts(rules, before, item_to_record(new_image)):
-        publisher.publish(alert)
+    for alert in publish_new_alerts(rules, before, item_to_record(new_image), publisher):
         logger.info("alert published", extra={"lead_id": alert.lead_id, "kind": alert.kind})
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
-        event=event, record_handler=publish_new_alerts, processor=processor, context=context
+        event=event, record_handler=alert_on_change, processor=processor, context=context
     )

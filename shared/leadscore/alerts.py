@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leadscore.engine import score_lead
+from leadscore.ports import AlertPublisher
 from leadscore.records import Alert, LeadRecord
 from leadscore.rules import RuleSet
 
@@ -49,6 +50,16 @@ def new_alerts(rules: RuleSet, before: LeadRecord | None, after: LeadRecord) -> 
                 signal_id=signal.id,
             )
         )
+    return alerts
+
+
+def publish_new_alerts(
+    rules: RuleSet, before: LeadRecord | None, after: LeadRecord, publisher: AlertPublisher
+) -> list[Alert]:
+    """Publish what a write newly raised; returns what was published."""
+    alerts = new_alerts(rules, before, after)
+    for alert in alerts:
+        publisher.publish(alert)
     return alerts
 
 

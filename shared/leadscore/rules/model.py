@@ -12,7 +12,6 @@ from leadscore.rules.conditions import Condition
 Dimension = Literal["fit", "engagement"]
 Period = Literal["day", "week", "ever"]
 DISQUALIFIED = "disqualified"
-STAGES = ("lead", "mql", "sql", "recycled", DISQUALIFIED)
 RuleId = str
 
 

@@ -1,0 +1,47 @@
+"""Alerts for sales: each new signal once, with its reasons and the rules behind the score."""
+
+from __future__ import annotations
+
+from leadscore.alerts import email_text, publish_new_alerts
+from leadscore.events import Event
+from leadscore.records import LeadRecord
+from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from leadscore.scoring import evaluated_record
+from tests.fakes import RecordingPublisher
+from tests.rulesets import START, Events, days
+
+RULES = load_rules(DEFAULT_RULES_FILE)
+kim = Events("kim@acme-robotics.com")
+
+
+def written(record: LeadRecord | None, *events: Event) -> LeadRecord:
+    at = max(event.timestamp for event in events)
+    return evaluated_record(kim.lead_id, record, list(events), RULES, at)
+
+
+def test_a_new_signal_is_published_once_with_reasons_and_top_rules() -> None:
+    profile = written(None, kim.identify(title="VP Sales", employees=300, country="US", budget=20000))
+    hot = written(
+        profile, kim.track("Demo Requested", START + days(1)), kim.page("/pricing", START + days(1))
+    )
+    publisher = RecordingPublisher()
+    (alert,) = publish_new_alerts(RULES, profile, hot, publisher)
+    assert publisher.published == [alert]
+    assert alert.kind == "fast_track"
+    assert alert.band == "hot"
+    assert alert.reasons[0] == "A lead with a good fit asked for a demo"
+    assert alert.top_rules[0].rule == "demo-request"
+    assert alert.subject.startswith("[leadscore] Fast-track: kim@acme-robotics.com")
+    assert len(alert.subject) <= 100
+    text = email_text(alert)
+    assert "Why:" in text
+    assert "+40  demo-request" in text
+    # The same stream record delivered again publishes nothing.
+    assert publish_new_alerts(RULES, hot, hot, publisher) == []
+    assert len(publisher.published) == 1
+
+
+def test_a_write_without_a_new_signal_publishes_nothing() -> None:
+    first = written(None, kim.page("/blog/post"))
+    second = written(first, kim.page("/product", START + days(1)))
+    assert publish_new_alerts(RULES, first, second, RecordingPublisher()) == []
