@@ -1,16 +1,19 @@
 """``python -m infra.app``: what ``cdk synth`` and ``cdk deploy`` run (see cdk.json).
 
-Context values: ``alertEmail`` (subscribe this address to the alerts), ``rules`` (a rule file other
-than rules/default.yaml), ``decaySchedule`` (an EventBridge schedule expression).
+Context values (``-c name=value``):
+
+- ``alertEmail``: subscribe this address to the alerts (optional);
+- ``rules``: a rule file other than rules/default.yaml, bundled into the layer as /opt/rules.yaml;
+- ``decaySchedule``: an EventBridge schedule expression for the decay function (``DECAY_SCHEDULE``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import App, Stack, Validations
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk import App
 
+from infra import nag
 from infra.layer import build_layer
 from infra.stack import LeadScoringStack
 from leadscore.resources import DECAY_SCHEDULE
@@ -19,19 +22,24 @@ from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 STACK_NAME = "LeadScoring"
 
 
-def build(app: App) -> Stack:
-    """The stack, with cdk-nag's AwsSolutions pack validating it at synthesis."""
-    rules_file = Path(app.node.try_get_context("rules") or DEFAULT_RULES_FILE)
-    load_rules(rules_file)  # a broken rule file stops the deploy here, with its line numbers
+def _context(app: App, name: str) -> str | None:
+    value = app.node.try_get_context(name)
+    return str(value) if value else None
+
+
+def build(app: App) -> LeadScoringStack:
+    """The stack, with cdk-nag's AwsSolutions pack validating the app when it synthesizes."""
+    rules_file = Path(_context(app, "rules") or DEFAULT_RULES_FILE)
+    load_rules(rules_file)  # a broken rule file stops the deploy here, naming the line
     stack = LeadScoringStack(
         app,
         STACK_NAME,
         layer_dir=build_layer(rules_file),
-        alert_email=app.node.try_get_context("alertEmail") or None,
-        decay_schedule=app.node.try_get_context("decaySchedule") or DECAY_SCHEDULE,
+        alert_email=_context(app, "alertEmail"),
+        decay_schedule=_context(app, "decaySchedule") or DECAY_SCHEDULE,
         description="Lead scoring: Segment-compatible ingestion, explainable scores, decay and alerts",
     )
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    nag.check(app)
     return stack
 
 

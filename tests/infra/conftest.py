@@ -1,4 +1,8 @@
-"""Synthesize the CDK app once per test session, as `cdk synth` would, with cdk-nag validating it."""
+"""Synthesize the CDK app as ``cdk synth`` does (cdk.json's context, cdk-nag validating), once per session.
+
+Two syntheses: the defaults, and one with every context value set (alert e-mail, another rule file,
+another decay schedule) to show what each changes.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +20,34 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from infra.app import STACK_NAME, build
+from leadscore.rules import DEFAULT_RULES_FILE
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ALERT_EMAIL = "sales-alerts@example.com"
+DECAY_SCHEDULE = "rate(5 minutes)"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The feature flags cdk.json sets, so the tests synthesize what ``cdk synth`` deploys."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return context
 
 
 @dataclass(frozen=True)
 class Synthesized:
     template: Template
-    resources: dict[str, Any]
+    cloudformation: dict[str, Any]
     outdir: Path
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = self.cloudformation["Resources"]
+        return found
+
+    @property
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = self.cloudformation["Outputs"]
+        return found
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {name: body for name, body in self.resources.items() if body["Type"] == kind}
@@ -32,25 +57,42 @@ class Synthesized:
         return report
 
     def asset_dir(self, logical_id: str) -> Path:
-        """Where the synthesizer staged a resource's code: the asset named by its S3 key's hash."""
-        key: str = self.resources[logical_id]["Properties"]["Content"]["S3Key"]
+        """Where the synthesizer staged a function's or layer's code: the asset named by its S3 key."""
+        properties = self.resources[logical_id]["Properties"]
+        key: str = (properties.get("Content") or properties["Code"])["S3Key"]
         return self.outdir / f"asset.{key.removesuffix('.zip')}"
 
 
 def synthesize(outdir: Path, **context: str) -> Synthesized:
-    app = App(outdir=str(outdir), context=context, builtin_cloud_formation_validation=False)
-    stack = build(app)
-    assembly = app.synth()
-    template = assembly.get_stack_by_name(STACK_NAME).template
-    assert stack.stack_name == STACK_NAME
-    return Synthesized(Template.from_json(template), template["Resources"], outdir)
+    app = App(
+        outdir=str(outdir),
+        context={**cdk_json_context(), **context},
+        builtin_cloud_formation_validation=False,
+    )
+    build(app)
+    cloudformation: dict[str, Any] = app.synth().get_stack_by_name(STACK_NAME).template
+    return Synthesized(Template.from_json(cloudformation), cloudformation, outdir)
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app as ``make synth`` builds it, with no context values."""
     return synthesize(tmp_path_factory.mktemp("cdk.out"))
 
 
 @pytest.fixture(scope="session")
-def with_alert_email(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("cdk.out.email"), alertEmail="sales@example.com")
+def custom_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rules = tmp_path_factory.mktemp("rules") / "mine.yaml"
+    rules.write_text(DEFAULT_RULES_FILE.read_text() + "\n# a team's own copy\n")
+    return rules
+
+
+@pytest.fixture(scope="session")
+def customized(tmp_path_factory: pytest.TempPathFactory, custom_rules: Path) -> Synthesized:
+    """The app with every context value set."""
+    return synthesize(
+        tmp_path_factory.mktemp("cdk.out.custom"),
+        alertEmail=ALERT_EMAIL,
+        rules=str(custom_rules),
+        decaySchedule=DECAY_SCHEDULE,
+    )

@@ -10,14 +10,18 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from infra import layer as layer_build
+from infra.app import build
 from leadscore import resources
 from leadscore.resources import FUNCTIONS, LEADS_TABLE, ROUTES, SCORE_QUEUE
 from leadscore.rules import DEFAULT_RULES_FILE
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import ALERT_EMAIL, DECAY_SCHEDULE, REPO_ROOT, Synthesized, cdk_json_context
 
 pytestmark = pytest.mark.infra
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+LOGGING = {"logs:CreateLogStream", "logs:PutLogEvents"}
+SECRET_READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 
 
 def function_named(synthesized: Synthesized, name: str) -> tuple[str, dict[str, Any]]:
@@ -31,80 +35,200 @@ def function_named(synthesized: Synthesized, name: str) -> tuple[str, dict[str, 
     return logical_id, body["Properties"]
 
 
-def policy_actions(synthesized: Synthesized, name: str) -> set[str]:
+def only(synthesized: Synthesized, kind: str, **properties: Any) -> str:
+    """The logical id of the one resource of ``kind`` whose properties include ``properties``."""
+    (logical_id,) = [
+        logical_id
+        for logical_id, body in synthesized.of_type(kind).items()
+        if all(body["Properties"].get(name) == value for name, value in properties.items())
+    ]
+    return logical_id
+
+
+def policy_statements(synthesized: Synthesized, name: str) -> list[dict[str, Any]]:
     _, properties = function_named(synthesized, name)
     role_id = properties["Role"]["Fn::GetAtt"][0]
+    role = synthesized.resources[role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    return [
+        statement
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def policy_actions(synthesized: Synthesized, name: str) -> set[str]:
     actions: set[str] = set()
-    for policy in synthesized.of_type("AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"]["Roles"]:
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                found = statement["Action"]
-                actions.update([found] if isinstance(found, str) else found)
+    for statement in policy_statements(synthesized, name):
+        assert statement["Effect"] == "Allow"
+        found = statement["Action"]
+        actions.update([found] if isinstance(found, str) else found)
     return actions
+
+
+# Functions
+
+
+def test_there_is_one_function_per_spec(synthesized: Synthesized) -> None:
+    synthesized.template.resource_count_is("AWS::Lambda::Function", len(FUNCTIONS))
+    synthesized.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
 
 
 @pytest.mark.parametrize("name", list(FUNCTIONS))
 def test_each_function_runs_python_313_on_arm64_with_its_spec(synthesized: Synthesized, name: str) -> None:
     spec = FUNCTIONS[name]
-    _, properties = function_named(synthesized, name)
+    logical_id, properties = function_named(synthesized, name)
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
     assert properties["Handler"] == "handler.handler"
     assert (properties["MemorySize"], properties["Timeout"]) == (spec.memory_mb, spec.timeout_seconds)
     assert properties["TracingConfig"] == {"Mode": "Active"}
+    (layer_id,) = synthesized.of_type("AWS::Lambda::LayerVersion")
+    assert properties["Layers"] == [{"Ref": layer_id}]
+    assert (synthesized.asset_dir(logical_id) / "handler.py").read_text() == (
+        REPO_ROOT / "functions" / name / "handler.py"
+    ).read_text()
+    log_group = synthesized.resources[properties["LoggingConfig"]["LogGroup"]["Ref"]]
+    assert log_group["Properties"]["RetentionInDays"] == 30
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_each_function_gets_the_environment_its_spec_names_from_the_real_resources(
+    synthesized: Synthesized, name: str
+) -> None:
+    _, properties = function_named(synthesized, name)
     variables = properties["Environment"]["Variables"]
-    assert set(variables) == {*spec.env, "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
-    if resources.ENV_RULES_PATH in spec.env:
-        assert variables[resources.ENV_RULES_PATH] == resources.LAYER_RULES_PATH
-    assert len(properties["Layers"]) == 1
+    assert set(variables) == {*FUNCTIONS[name].env, "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
+    assert variables["POWERTOOLS_SERVICE_NAME"] == resources.SERVICE
+    expected = {
+        resources.ENV_TABLE_NAME: {"Ref": only(synthesized, "AWS::DynamoDB::Table")},
+        resources.ENV_QUEUE_URL: {
+            "Ref": only(
+                synthesized,
+                "AWS::SQS::Queue",
+                VisibilityTimeout=SCORE_QUEUE.visibility_timeout_seconds,
+            )
+        },
+        resources.ENV_ARCHIVE_BUCKET: {"Ref": archive_id(synthesized)},
+        resources.ENV_TOPIC_ARN: {"Ref": only(synthesized, "AWS::SNS::Topic")},
+        resources.ENV_WRITE_KEYS_SECRET: {"Ref": secret_id(synthesized, "Write keys")},
+        resources.ENV_READ_KEYS_SECRET: {"Ref": secret_id(synthesized, "Read keys")},
+        resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
+    }
+    assert {variable: variables[variable] for variable in FUNCTIONS[name].env} == {
+        variable: expected[variable] for variable in FUNCTIONS[name].env
+    }
+
+
+def archive_id(synthesized: Synthesized) -> str:
+    """The archive bucket: the one that logs its accesses (to the other)."""
+    (logical_id,) = [
+        logical_id
+        for logical_id, body in synthesized.of_type("AWS::S3::Bucket").items()
+        if "LoggingConfiguration" in body["Properties"]
+    ]
+    return logical_id
+
+
+def secret_id(synthesized: Synthesized, description_start: str) -> str:
+    (logical_id,) = [
+        logical_id
+        for logical_id, body in synthesized.of_type("AWS::SecretsManager::Secret").items()
+        if body["Properties"]["Description"].startswith(description_start)
+    ]
+    return logical_id
+
+
+# Storage
 
 
 def test_the_table_is_on_demand_recoverable_streamed_and_indexed_as_specified(
     synthesized: Synthesized,
 ) -> None:
-    synthesized.template.has_resource_properties(
+    synthesized.template.resource_count_is("AWS::DynamoDB::Table", 1)
+    synthesized.template.has_resource(
         "AWS::DynamoDB::Table",
         {
-            "BillingMode": "PAY_PER_REQUEST",
-            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "StreamSpecification": {"StreamViewType": LEADS_TABLE.stream_view},
-            "KeySchema": [
-                {"AttributeName": LEADS_TABLE.partition_key, "KeyType": "HASH"},
-                {"AttributeName": LEADS_TABLE.sort_key, "KeyType": "RANGE"},
-            ],
-            "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": index.name,
-                    "KeySchema": [
-                        {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                        {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": index.projection},
-                }
-                for index in LEADS_TABLE.indexes
-            ],
+            "DeletionPolicy": "Retain",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "StreamSpecification": {"StreamViewType": LEADS_TABLE.stream_view},
+                "KeySchema": [
+                    {"AttributeName": LEADS_TABLE.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": LEADS_TABLE.sort_key, "KeyType": "RANGE"},
+                ],
+                "GlobalSecondaryIndexes": [
+                    {
+                        "IndexName": index.name,
+                        "KeySchema": [
+                            {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                            {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": index.projection},
+                    }
+                    for index in LEADS_TABLE.indexes
+                ],
+            },
         },
     )
+    (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
+    keys = {LEADS_TABLE.partition_key, LEADS_TABLE.sort_key} | {
+        key for index in LEADS_TABLE.indexes for key in (index.partition_key, index.sort_key)
+    }
+    assert {
+        (a["AttributeName"], a["AttributeType"]) for a in table["Properties"]["AttributeDefinitions"]
+    } == {(key, "S") for key in keys}
+
+
+def test_the_archive_is_private_encrypted_tls_only_logged_and_kept(synthesized: Synthesized) -> None:
+    buckets = synthesized.of_type("AWS::S3::Bucket")
+    assert len(buckets) == 2
+    for logical_id, bucket in buckets.items():
+        assert bucket["DeletionPolicy"] == "Retain"
+        properties = bucket["Properties"]
+        assert "AccessControl" not in properties
+        assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
+        (encryption,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        synthesized.template.has_resource_properties(
+            "AWS::S3::BucketPolicy",
+            {
+                "Bucket": {"Ref": logical_id},
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                            )
+                        ]
+                    )
+                },
+            },
+        )
+    (rule,) = buckets[archive_id(synthesized)]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [transition["StorageClass"] for transition in rule["Transitions"]] == ["STANDARD_IA", "GLACIER_IR"]
+
+
+# Queues and event sources
 
 
 def test_the_score_queue_has_a_dead_letter_queue_and_partial_batch_responses(
     synthesized: Synthesized,
 ) -> None:
-    synthesized.template.has_resource_properties(
-        "AWS::SQS::Queue",
-        {
-            "VisibilityTimeout": SCORE_QUEUE.visibility_timeout_seconds,
-            "RedrivePolicy": {
-                "maxReceiveCount": SCORE_QUEUE.max_receive_count,
-                "deadLetterTargetArn": Match.any_value(),
-            },
-        },
-    )
+    queue_id = only(synthesized, "AWS::SQS::Queue", VisibilityTimeout=SCORE_QUEUE.visibility_timeout_seconds)
+    queue = synthesized.resources[queue_id]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == SCORE_QUEUE.max_receive_count
+    assert queue["MessageRetentionPeriod"] == SCORE_QUEUE.retention_days * 24 * 3600
+    dead_letters_id = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert synthesized.of_type("AWS::SQS::Queue")[dead_letters_id]
     score_id, _ = function_named(synthesized, "score")
     synthesized.template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
             "FunctionName": {"Ref": score_id},
+            "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
             "BatchSize": SCORE_QUEUE.batch_size,
             "MaximumBatchingWindowInSeconds": SCORE_QUEUE.max_batching_window_seconds,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
@@ -112,30 +236,64 @@ def test_the_score_queue_has_a_dead_letter_queue_and_partial_batch_responses(
     )
 
 
+def test_every_queue_is_encrypted_and_tls_only(synthesized: Synthesized) -> None:
+    queues = synthesized.of_type("AWS::SQS::Queue")
+    assert len(queues) == 3  # events, their dead letters, notify's failures
+    for logical_id, queue in queues.items():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        synthesized.template.has_resource_properties(
+            "AWS::SQS::QueuePolicy",
+            {
+                "Queues": [{"Ref": logical_id}],
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                            )
+                        ]
+                    )
+                },
+            },
+        )
+
+
 def test_notify_reads_the_stream_with_retries_bisection_and_a_failure_queue(synthesized: Synthesized) -> None:
     notify_id, _ = function_named(synthesized, "notify")
+    table_id = only(synthesized, "AWS::DynamoDB::Table")
     synthesized.template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
             "FunctionName": {"Ref": notify_id},
-            "EventSourceArn": {"Fn::GetAtt": [Match.any_value(), "StreamArn"]},
+            "EventSourceArn": {"Fn::GetAtt": [table_id, "StreamArn"]},
+            "StartingPosition": "LATEST",
+            "BatchSize": resources.STREAM_BATCH_SIZE,
             "MaximumRetryAttempts": resources.STREAM_MAX_RETRIES,
             "BisectBatchOnFunctionError": True,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
-            "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+            "DestinationConfig": {
+                "OnFailure": {
+                    "Destination": {"Fn::GetAtt": [Match.string_like_regexp("StreamFailures"), "Arn"]}
+                }
+            },
         },
     )
 
 
-def test_a_schedule_invokes_decay(synthesized: Synthesized) -> None:
-    decay_id, _ = function_named(synthesized, "decay")
-    synthesized.template.has_resource_properties(
-        "AWS::Events::Rule",
-        {
-            "ScheduleExpression": resources.DECAY_SCHEDULE,
-            "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [decay_id, "Arn"]}})],
-        },
-    )
+def test_a_schedule_invokes_decay(synthesized: Synthesized, customized: Synthesized) -> None:
+    for synthesis, expression in ((synthesized, resources.DECAY_SCHEDULE), (customized, DECAY_SCHEDULE)):
+        decay_id, _ = function_named(synthesis, "decay")
+        synthesis.template.has_resource_properties(
+            "AWS::Events::Rule",
+            {
+                "ScheduleExpression": expression,
+                "State": "ENABLED",
+                "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [decay_id, "Arn"]}})],
+            },
+        )
+
+
+# API
 
 
 def test_every_route_reaches_its_function(synthesized: Synthesized) -> None:
@@ -144,46 +302,89 @@ def test_every_route_reaches_its_function(synthesized: Synthesized) -> None:
     target_of = {}
     for body in routes.values():
         integration_id = body["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
-        uri = integrations[integration_id]["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
-        target_of[body["Properties"]["RouteKey"]] = uri
+        integration = integrations[integration_id]["Properties"]
+        assert integration["PayloadFormatVersion"] == "2.0"
+        target_of[body["Properties"]["RouteKey"]] = integration["IntegrationUri"]["Fn::GetAtt"][0]
     assert target_of == {
         f"{route.method} {route.path}": function_named(synthesized, route.function)[0] for route in ROUTES
     }
-    synthesized.template.has_resource_properties(
-        "AWS::ApiGatewayV2::Stage",
-        {"AccessLogSettings": Match.object_like({"DestinationArn": Match.any_value()})},
-    )
+
+
+def test_the_api_logs_every_access_and_is_throttled(synthesized: Synthesized) -> None:
+    (stage,) = synthesized.of_type("AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"]["Fn::GetAtt"][1] == "Arn"
+    assert "$context.requestId" in settings["Format"]
+    assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+# Alerts and keys
 
 
 def test_alerts_go_to_an_encrypted_topic_and_email_only_when_asked(
-    synthesized: Synthesized, with_alert_email: Synthesized
+    synthesized: Synthesized, customized: Synthesized
 ) -> None:
-    synthesized.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    synthesized.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": "alias/aws/sns"})
+    synthesized.template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+    )
     synthesized.template.resource_count_is("AWS::SNS::Subscription", 0)
-    with_alert_email.template.has_resource_properties(
-        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "sales@example.com"}
+    customized.template.resource_count_is("AWS::SNS::Subscription", 1)
+    customized.template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {
+            "Protocol": "email",
+            "Endpoint": ALERT_EMAIL,
+            "TopicArn": {"Ref": only(customized, "AWS::SNS::Topic")},
+        },
     )
 
 
+def test_each_kind_of_key_is_a_generated_secret_of_its_own(synthesized: Synthesized) -> None:
+    secrets = synthesized.of_type("AWS::SecretsManager::Secret")
+    assert len(secrets) == 2
+    for secret in secrets.values():
+        generated = secret["Properties"]["GenerateSecretString"]
+        assert generated["SecretStringTemplate"] == "{}"
+        assert generated["GenerateStringKey"] == resources.GENERATED_KEY_FIELD
+        assert generated["ExcludePunctuation"] is True
+        assert generated["PasswordLength"] >= 32
+
+
+# Least privilege
+
+
 def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> None:
-    tracing = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-    secret_read = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     assert policy_actions(synthesized, "collect") == {
-        *tracing,
-        *secret_read,
+        *LOGGING,
+        *TRACING,
+        *SECRET_READ,
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
         "s3:PutObject",
     }
     assert policy_actions(synthesized, "leads") == {
-        *tracing,
-        *secret_read,
+        *LOGGING,
+        *TRACING,
+        *SECRET_READ,
         "dynamodb:GetItem",
         "dynamodb:Query",
     }
     assert policy_actions(synthesized, "score") == {
-        *tracing,
+        *LOGGING,
+        *TRACING,
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
@@ -194,62 +395,162 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
         "sqs:GetQueueUrl",
     }
     assert policy_actions(synthesized, "decay") == {
-        *tracing,
+        *LOGGING,
+        *TRACING,
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
     }
-    notify = policy_actions(synthesized, "notify")
-    assert "sns:Publish" in notify
-    assert not {action for action in notify if action.startswith("dynamodb:")} - {
+    assert policy_actions(synthesized, "notify") == {
+        *LOGGING,
+        *TRACING,
+        "sns:Publish",
+        # the stream event source, and its failure destination
         "dynamodb:ListStreams",
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
         "dynamodb:GetShardIterator",
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
     }
+
+
+def test_wildcards_are_only_where_aws_allows_nothing_narrower(synthesized: Synthesized) -> None:
+    for name in FUNCTIONS:
+        for statement in policy_statements(synthesized, name):
+            if statement["Resource"] == "*":
+                assert set(statement["Action"]) <= {*TRACING, "dynamodb:ListStreams"}, name
+
+
+def test_collect_may_only_add_objects_under_the_archive_prefix(synthesized: Synthesized) -> None:
+    (statement,) = [s for s in policy_statements(synthesized, "collect") if s["Action"] == "s3:PutObject"]
+    assert statement["Resource"]["Fn::Join"][1][1] == f"/{resources.ARCHIVE_PREFIX}*"
 
 
 def test_each_function_reads_only_its_own_kind_of_key(synthesized: Synthesized) -> None:
-    _, collect = function_named(synthesized, "collect")
-    _, leads = function_named(synthesized, "leads")
-    assert resources.ENV_READ_KEYS_SECRET not in collect["Environment"]["Variables"]
-    assert resources.ENV_WRITE_KEYS_SECRET not in leads["Environment"]["Variables"]
-    synthesized.template.resource_count_is("AWS::SecretsManager::Secret", 2)
-    synthesized.template.has_resource_properties(
-        "AWS::SecretsManager::Secret",
-        {"GenerateSecretString": Match.object_like({"GenerateStringKey": resources.GENERATED_KEY_FIELD})},
-    )
+    for name, secret in (("collect", "Write keys"), ("leads", "Read keys")):
+        (statement,) = [
+            s for s in policy_statements(synthesized, name) if "secretsmanager:GetSecretValue" in s["Action"]
+        ]
+        assert statement["Resource"] == {"Ref": secret_id(synthesized, secret)}
+    for name in ("score", "decay", "notify"):
+        assert not {
+            action for action in policy_actions(synthesized, name) if action.startswith("secretsmanager:")
+        }
 
 
-def test_cdk_nag_passes_and_every_acknowledgment_has_a_reason(synthesized: Synthesized) -> None:
-    (report,) = synthesized.validation_report()["pluginReports"]
-    assert report["pluginName"] == "AwsSolutions"
+def test_table_access_names_the_indexes_each_function_queries(synthesized: Synthesized) -> None:
+    by_account, by_decay_due = (index.name for index in LEADS_TABLE.indexes)
+    for name, indexes in (("leads", [by_account]), ("score", []), ("decay", [by_decay_due])):
+        (statement,) = [
+            s
+            for s in policy_statements(synthesized, name)
+            if any(a.startswith("dynamodb:") for a in s["Action"])
+        ]
+        arns = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert [arn["Fn::Join"][1][1] for arn in arns[1:]] == [f"/index/{index}" for index in indexes]
+
+
+# Outputs
+
+
+def test_the_outputs_name_what_an_operator_needs(synthesized: Synthesized) -> None:
+    assert {
+        "ApiUrl",
+        "AlertTopicArn",
+        "WriteKeysSecretName",
+        "ReadKeysSecretName",
+        "TableName",
+        "ArchiveBucketName",
+        "DeadLetterQueueUrl",
+        "AlertFailuresQueueUrl",
+    } <= set(synthesized.outputs)
+    assert synthesized.outputs["ApiUrl"]["Value"] == {
+        "Fn::GetAtt": [only(synthesized, "AWS::ApiGatewayV2::Api"), "ApiEndpoint"]
+    }
+
+
+# cdk-nag
+
+ACKNOWLEDGED = {
+    "AwsSolutions-L1",
+    "AwsSolutions-IAM5",
+    "AwsSolutions-APIG4",
+    "AwsSolutions-SMG4",
+    "AwsSolutions-SQS3",
+}
+
+
+@pytest.mark.parametrize("which", ["synthesized", "customized"])
+def test_cdk_nag_passes_and_every_acknowledgment_has_a_reason(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    synthesis: Synthesized = request.getfixturevalue(which)
+    (report,) = [
+        report
+        for report in synthesis.validation_report()["pluginReports"]
+        if report["pluginName"] == "AwsSolutions"
+    ]
     assert (report["conclusion"], report["violations"]) == ("success", [])
     acknowledged = report["suppressedViolations"]
-    assert {finding["ruleName"].split("[")[0] for finding in acknowledged} <= {
-        "AwsSolutions-L1",
-        "AwsSolutions-IAM4",
-        "AwsSolutions-IAM5",
-        "AwsSolutions-APIG4",
-        "AwsSolutions-SMG4",
-        "AwsSolutions-SQS3",
+    assert {finding["ruleName"].split("[")[0] for finding in acknowledged} == ACKNOWLEDGED
+    assert all(len(finding["reason"]) > 60 for finding in acknowledged)
+    wildcards = {finding["ruleName"] for finding in acknowledged if "IAM5" in finding["ruleName"]}
+    assert wildcards == {
+        "AwsSolutions-IAM5[Resource::*]",
+        f"AwsSolutions-IAM5[Resource::<{archive_id(synthesis)}.Arn>/{resources.ARCHIVE_PREFIX}*]",
     }
-    assert all(len(finding["reason"]) > 40 for finding in acknowledged)
 
 
-def layer_dir(synthesized: Synthesized) -> Path:
-    (layer_id,) = synthesized.of_type("AWS::Lambda::LayerVersion")
-    return synthesized.asset_dir(layer_id)
+def test_an_unacknowledged_finding_fails_synthesis(tmp_path: Path) -> None:
+    from aws_cdk import App
+    from aws_cdk import aws_sqs as sqs
+
+    app = App(outdir=str(tmp_path), context=cdk_json_context(), builtin_cloud_formation_validation=False)
+    sqs.Queue(build(app), "QueueWithoutDeadLetters", enforce_ssl=True)
+    with pytest.raises(Exception, match=r"AwsSolutions-SQS3"):
+        app.synth()
+
+
+# The layer
+
+
+def layer_dir(synthesis: Synthesized) -> Path:
+    (layer_id,) = synthesis.of_type("AWS::Lambda::LayerVersion")
+    return synthesis.asset_dir(layer_id)
 
 
 def test_the_layer_holds_arm64_wheels_the_package_and_the_rules(synthesized: Synthesized) -> None:
     layer = layer_dir(synthesized)
-    assert list((layer / "python" / "pydantic_core").glob("_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
+    assert list((layer / "python" / "pydantic_core").glob("_pydantic_core*aarch64*.so"))
+    assert not list((layer / "python").glob("boto3*"))
+    assert not list(layer.rglob("*.pyc"))
     assert (layer / "rules.yaml").read_text() == DEFAULT_RULES_FILE.read_text()
     package = layer / "python" / "leadscore"
-    assert (package / "engine" / "evaluate.py").exists()
+    assert (package / "resources.py").read_text() == (REPO_ROOT / "shared/leadscore/resources.py").read_text()
     assert not (package / "local").exists()
     assert not list(package.glob("cli*.py"))
+    assert not list(package.rglob("__pycache__"))
+
+
+def test_the_rules_context_value_replaces_the_rule_file(customized: Synthesized, custom_rules: Path) -> None:
+    assert (layer_dir(customized) / "rules.yaml").read_text() == custom_rules.read_text()
+
+
+def test_the_layer_is_rebuilt_when_the_rules_change_but_pip_only_when_dependencies_do(tmp_path: Path) -> None:
+    requirements = layer_build.runtime_requirements()
+    dependencies = layer_build.dependencies_fingerprint(requirements)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("a")
+    first = layer_build.layer_fingerprint(dependencies, rules)
+    rules.write_text("b")
+    assert layer_build.layer_fingerprint(dependencies, rules) != first
+    assert layer_build.dependencies_fingerprint([*requirements, "extra"]) != dependencies
+    assert not {layer_build._distribution(requirement) for requirement in requirements} & {
+        "boto3",
+        "botocore",
+    }
 
 
 def imported_roots(source: Path) -> set[str]:
@@ -262,7 +563,7 @@ def imported_roots(source: Path) -> set[str]:
         for statement in block.body
         for node in ast.walk(statement)
     }
-    roots = set()
+    roots: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in skipped:
             continue
@@ -284,16 +585,3 @@ def test_handlers_and_the_package_import_only_what_lambda_has(synthesized: Synth
         if root not in available and root not in sys.stdlib_module_names
     }
     assert missing == set()
-
-
-def test_an_unacknowledged_finding_fails_synthesis(tmp_path: Path) -> None:
-    from aws_cdk import App
-    from aws_cdk import aws_sqs as sqs
-
-    from infra.app import build
-
-    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
-    stack = build(app)
-    sqs.Queue(stack, "QueueWithoutTlsOrDeadLetters")
-    with pytest.raises(Exception, match=r"[Vv]alidation"):
-        app.synth()

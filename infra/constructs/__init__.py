@@ -1,0 +1,1 @@
+"""The stack's building blocks, one per capability: storage, keys, ingestion, scoring, alerts, the API."""
