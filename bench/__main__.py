@@ -1,20 +1,35 @@
-"""Run every benchmark and print its figures: ``python -m bench`` (or ``make bench``)."""
+"""Run every benchmark and print its figures: ``python -m bench`` (or ``make bench``).
+
+Each benchmark runs in a fresh interpreter, as ``python -m bench.<name>``: some start moto's server and
+some mock AWS in process, and the handlers keep their clients for the life of the process, as Lambda does.
+"""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+from pathlib import Path
 
-from bench import engine_throughput, handler_init, write_units
+BENCHMARKS = ("engine_throughput", "storage_cost", "handler_init", "speed_to_lead")
+BENCH_DIR = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leads", type=int, default=500, help="leads in the synthetic traffic")
-    parser.add_argument("--events-per-lead", type=int, default=12)
-    arguments = parser.parse_args()
-    engine_throughput.run(arguments.leads, arguments.events_per_lead)
-    write_units.run(arguments.leads, arguments.events_per_lead)
-    handler_init.run()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("names", nargs="*", default=[], choices=BENCHMARKS, help="only these benchmarks")
+    names = parser.parse_args().names or [name for name in BENCHMARKS if (BENCH_DIR / f"{name}.py").exists()]
+    failed = []
+    for name in names:
+        print(flush=True)
+        if subprocess.run(
+            [sys.executable, "-m", f"bench.{name}"], cwd=BENCH_DIR.parent, check=False
+        ).returncode:
+            failed.append(name)
+    if failed:
+        sys.exit(f"benchmarks that failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

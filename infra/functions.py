@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.layer import build_function
 from infra.nag import acknowledge
 from leadscore.resources import SERVICE, FunctionSpec
 
@@ -68,7 +69,8 @@ def service_function(
         runtime=RUNTIME,
         architecture=ARCHITECTURE,
         handler=HANDLER,
-        code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.name), exclude=["__pycache__", "*.pyc"]),
+        # functions/<name>/ with bytecode for the runtime's Python instead of the development one's.
+        code=lambda_.Code.from_asset(str(build_function(FUNCTIONS_DIR / spec.name))),
         layers=[layer],
         memory_size=spec.memory_mb,
         timeout=Duration.seconds(spec.timeout_seconds),

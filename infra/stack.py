@@ -62,14 +62,14 @@ class LeadScoringStack(Stack):
         )
 
         # Least privilege: each function may make the calls its code makes, and no other.
-        by_account, by_decay_due = (index.name for index in LEADS_TABLE.indexes)
+        by_account, by_decay_due = LEADS_TABLE.account_index.name, LEADS_TABLE.decay_index.name
         queue.grant_send(collect)
-        archive.grant_put_raw(collect)
+        archive.grant_put_raw(score)
         keys.write.grant_read(collect)
         keys.read.grant_read(lookup)
-        leads.grant_calls(lookup, ["GetItem", "Query"], indexes=[by_account])
+        leads.grant_calls(lookup, ["GetItem", "BatchGetItem", "Query"], indexes=[by_account])
         leads.grant_calls(score, ["GetItem", "BatchGetItem", "PutItem"])
-        leads.grant_calls(decay, ["GetItem", "PutItem", "Query"], indexes=[by_decay_due])
+        leads.grant_calls(decay, ["GetItem", "BatchGetItem", "PutItem", "Query"], indexes=[by_decay_due])
         alerts.grant_publish(notify)
 
         # What invokes each function: the API, the queue, the schedule, the stream.

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
 
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
+from leadscore.ports import QueuedMessage
 from leadscore.records import Alert, LeadRecord
 
 
 class InMemoryLeadRepository:
+    """A conditional write is atomic, as DynamoDB's is, so parallel workers can race on it."""
+
     def __init__(self) -> None:
         self.records: dict[str, LeadRecord] = {}
         self.writes = 0
+        self._lock = threading.Lock()
 
     def get(self, lead_id: str) -> LeadRecord | None:
         return self.records.get(lead_id)
@@ -23,11 +27,12 @@ class InMemoryLeadRepository:
         return {lead_id: self.records[lead_id] for lead_id in lead_ids if lead_id in self.records}
 
     def save(self, record: LeadRecord, expected_version: int) -> None:
-        current = self.records.get(record.lead_id)
-        if (current.version if current else 0) != expected_version:
-            raise ConcurrentUpdate(record.lead_id)
-        self.records[record.lead_id] = record
-        self.writes += 1
+        with self._lock:
+            current = self.records.get(record.lead_id)
+            if (current.version if current else 0) != expected_version:
+                raise ConcurrentUpdate(record.lead_id)
+            self.records[record.lead_id] = record
+            self.writes += 1
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:
         return [record for record in self.records.values() if record.state.account_id == account_id]
@@ -47,12 +52,16 @@ class RecordingQueue:
 
 
 class RecordingArchive:
-    def __init__(self) -> None:
-        self.objects: list[tuple[datetime, str, Any]] = []
+    """Keeps each batch in memory; ``broken`` makes every put fail, as an unreachable bucket would."""
 
-    def put(self, received_at: datetime, call: str, payload: Any) -> str:
-        self.objects.append((received_at, call, payload))
-        return f"raw/{len(self.objects)}.json"
+    def __init__(self, *, broken: bool = False) -> None:
+        self.batches: list[list[QueuedMessage]] = []
+        self._broken = broken
+
+    def put_batch(self, messages: Sequence[QueuedMessage]) -> None:
+        if self._broken:
+            raise ConnectionError("the archive is unreachable")
+        self.batches.append(list(messages))
 
 
 class StaticKeys:

@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadscore.adapters.messaging import S3EventArchive, SqsEventQueue
+from leadscore.adapters.messaging import SqsEventQueue
 from leadscore.adapters.secrets import SecretKeys
 from leadscore.api import build_api, raw_body
 from leadscore.ingest import CollectRequest, collect
@@ -20,13 +20,9 @@ app = build_api(cors=True)
 
 
 @cache
-def _collaborators() -> tuple[SecretKeys, S3EventArchive, SqsEventQueue]:
+def _collaborators() -> tuple[SecretKeys, SqsEventQueue]:
     settings = load_settings(CollectSettings)
-    return (
-        SecretKeys(settings.write_keys_secret),
-        S3EventArchive(settings.archive_bucket),
-        SqsEventQueue(settings.queue_url),
-    )
+    return SecretKeys(settings.write_keys_secret), SqsEventQueue(settings.queue_url)
 
 
 @app.post("/v1/<call>")

@@ -1,31 +1,51 @@
-"""SQS batches of accepted events: score them, one conditional write per lead, partial batch failures."""
+"""SQS batches of accepted events: archive each batch raw, then score it, with partial batch failures."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from leadscore.adapters.dynamodb import DynamoLeadRepository
+from leadscore.adapters.messaging import S3EventArchive
 from leadscore.events import Event
+from leadscore.ports import QueuedMessage
+from leadscore.rules import RuleSet
 from leadscore.scoring import QueuedEvent, score_queued_events
+from leadscore.settings import ScoreSettings, load_settings
 from leadscore.wiring import scoring_collaborators
 
 logger = Logger()
 
 
+@cache
+def _collaborators() -> tuple[S3EventArchive, DynamoLeadRepository, RuleSet]:
+    return S3EventArchive(load_settings(ScoreSettings).archive_bucket), *scoring_collaborators()
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    queued, failed = [], []
+    archive, repository, rules = _collaborators()
+    messages, queued, failed = [], [], []
     for record in SQSEvent(event).records:
+        messages.append(QueuedMessage(record.message_id, record.body, _queued_at(record)))
         try:
             queued.append(QueuedEvent(record.message_id, Event.model_validate_json(record.body)))
         except ValidationError:
             # A poison message fails alone and reaches the dead-letter queue after its retries.
             logger.exception("unreadable queued event", extra={"message_id": record.message_id})
             failed.append(record.message_id)
-    failed += score_queued_events(queued, *scoring_collaborators(), now=datetime.now(UTC))
+    # Before scoring, poison included: a failed put fails the invocation and SQS redelivers the whole batch.
+    archive.put_batch(messages)
+    failed += score_queued_events(queued, repository, rules, now=datetime.now(UTC))
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def _queued_at(record: SQSRecord) -> datetime:
+    return datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)

@@ -12,15 +12,16 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.nag import acknowledge_on_role, attribute_token
-from leadscore.resources import ARCHIVE_PREFIX, LEADS_TABLE
+from leadscore.resources import ARCHIVE_PREFIX, LEADS_TABLE, Key
 
 ARCHIVE_DAYS_BEFORE_INFREQUENT_ACCESS = 30
 ARCHIVE_DAYS_BEFORE_GLACIER = 180
 ACCESS_LOG_DAYS = 365
 
 
-def _string(name: str) -> dynamodb.Attribute:
-    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+def _attribute(key: Key) -> dynamodb.Attribute:
+    kind = dynamodb.AttributeType.NUMBER if key.type == "N" else dynamodb.AttributeType.STRING
+    return dynamodb.Attribute(name=key.name, type=kind)
 
 
 class LeadsTable(Construct):
@@ -34,8 +35,8 @@ class LeadsTable(Construct):
         self.table = dynamodb.Table(
             self,
             "Table",
-            partition_key=_string(LEADS_TABLE.partition_key),
-            sort_key=_string(LEADS_TABLE.sort_key),
+            partition_key=_attribute(LEADS_TABLE.partition_key),
+            sort_key=_attribute(LEADS_TABLE.sort_key),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
@@ -47,9 +48,10 @@ class LeadsTable(Construct):
         for index in LEADS_TABLE.indexes:
             self.table.add_global_secondary_index(
                 index_name=index.name,
-                partition_key=_string(index.partition_key),
-                sort_key=_string(index.sort_key),
+                partition_key=_attribute(index.partition_key),
+                sort_key=_attribute(index.sort_key),
                 projection_type=dynamodb.ProjectionType[index.projection],
+                non_key_attributes=list(index.non_key_attributes) or None,
             )
 
     def grant_calls(
@@ -70,7 +72,7 @@ class LeadsTable(Construct):
 
 
 class EventArchive(Construct):
-    """Every accepted request as received, under ``ARCHIVE_PREFIX``: private, TLS only, S3-managed
+    """Every accepted event as queued, under ``ARCHIVE_PREFIX``: private, TLS only, S3-managed
     encryption, to cheaper storage classes as it ages, with server access logs in a second bucket.
 
     Both buckets are kept when the stack is deleted: the archive is what a re-scoring replays.
@@ -123,6 +125,6 @@ class EventArchive(Construct):
         acknowledge_on_role(
             function,
             f"IAM5[Resource::{attribute_token(self.bucket, 'Arn')}/{ARCHIVE_PREFIX}*]",
-            f"Each accepted request is a new object with a generated key under {ARCHIVE_PREFIX}, so the "
+            f"Each SQS batch is an object named by its date and message ids under {ARCHIVE_PREFIX}, so the "
             "grant names the prefix; it allows s3:PutObject only (no read, list or delete).",
         )

@@ -104,10 +104,22 @@ def _read_events(path: Path, at: datetime) -> list[Event]:
             except json.JSONDecodeError as error:
                 raise InvalidMessage(f"{path}:{number}", f"not JSON: {error.msg}") from None
             try:
-                events.append(parse_message(payload, received_at=at))
+                event = parse_message(payload, received_at=at)
             except InvalidMessage as error:
                 raise InvalidMessage(f"{path}:{number}: {error.field}", error.message) from None
+            events.append(event.model_copy(update={"received_at": _received_at(payload, f"{path}:{number}")}))
     return events
+
+
+def _received_at(payload: dict[str, Any], where: str) -> datetime | None:
+    """A file is history: only a receipt time it records (``receivedAt``) can make an event late."""
+    received = payload.get("receivedAt")
+    if received is None:
+        return None
+    try:
+        return _moment(str(received))
+    except argparse.ArgumentTypeError:
+        raise InvalidMessage(f"{where}: receivedAt", "must be an ISO-8601 date-time") from None
 
 
 def _replay(rules: RuleSet, events: Iterable[Event], at: datetime) -> list[tuple[LeadState, list[Signal]]]:

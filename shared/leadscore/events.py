@@ -29,10 +29,14 @@ class Event(BaseModel):
     traits: dict[str, Any] = Field(default_factory=dict)
     group_id: str | None = None
     timestamp: datetime
+    # When the service accepted the message; None for events that never went through it (tests, files).
+    received_at: datetime | None = None
 
-    @field_validator("timestamp")
+    @field_validator("timestamp", "received_at")
     @classmethod
-    def _in_utc(cls, value: datetime) -> datetime:
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)

@@ -1,4 +1,4 @@
-"""Accepting tracking calls: authenticate, validate every message, archive the request, queue the events."""
+"""Accepting tracking calls: authenticate, validate every message, queue the events."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from leadscore.auth import presented_key, require_key
 from leadscore.errors import PayloadTooLarge
 from leadscore.events import EventKind
-from leadscore.ports import EventArchive, EventQueue, KeyStore
+from leadscore.ports import EventQueue, KeyStore
 from leadscore.segment import CALLS, InvalidMessage, parse_batch, parse_message
 
 # Segment's limits: 32 KB per single call, 500 KB per batch (decompressed).
@@ -28,7 +28,7 @@ class CollectRequest:
     received_at: datetime
 
 
-def collect(request: CollectRequest, write_keys: KeyStore, archive: EventArchive, queue: EventQueue) -> int:
+def collect(request: CollectRequest, write_keys: KeyStore, queue: EventQueue) -> int:
     """Accept one tracking call; returns how many events were queued. A bad message keeps nothing."""
     payload = _decode(request)
     # Browser builds of analytics.js send the write key in the body instead of a header.
@@ -41,7 +41,6 @@ def collect(request: CollectRequest, write_keys: KeyStore, archive: EventArchive
         events = [parse_message(payload, request.received_at, call=call)]
     else:
         raise InvalidMessage("path", f"unknown call {request.call!r}")
-    archive.put(request.received_at, request.call, payload)
     queue.send(events)
     return len(events)
 

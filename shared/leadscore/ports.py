@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from leadscore.events import Event
 from leadscore.records import Alert, LeadRecord
@@ -30,9 +31,18 @@ class EventQueue(Protocol):
     def send(self, events: Sequence[Event]) -> None: ...
 
 
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A message as the queue delivered it: its id, its body untouched, and when it was queued."""
+
+    message_id: str
+    body: str
+    queued_at: datetime
+
+
 class EventArchive(Protocol):
-    def put(self, received_at: datetime, call: str, payload: Any) -> str:
-        """Keep one accepted request as it came; returns the object key."""
+    def put_batch(self, messages: Sequence[QueuedMessage]) -> None:
+        """Keep one delivered batch, every body as received; the same message ids make the same object."""
         ...
 
 

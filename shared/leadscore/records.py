@@ -25,13 +25,17 @@ class LeadSummary(BaseModel):
 
     @classmethod
     def of(cls, score: LeadScore) -> LeadSummary:
-        return cls.model_validate(score.model_dump(include=set(cls.model_fields)))
+        """Stored to the second, as the engine reads time."""
+        summary = cls.model_validate(score.model_dump(include=set(cls.model_fields)))
+        return summary.model_copy(update={"as_of": summary.as_of.replace(microsecond=0)})
 
 
 class LeadRecord(BaseModel):
     """One lead as stored: the engine's state, its last summary, and the signals its last write raised.
 
     ``version`` counts writes and guards them: a write succeeds only if nobody wrote in between.
+    ``decay_due_at`` is when the decay job should look again: never later than the next band change,
+    and possibly earlier (an early look costs a visit; moving it on every write would cost index writes).
     """
 
     lead_id: str

@@ -26,20 +26,45 @@ LAYER_RULES_PATH = "/opt/rules.yaml"
 
 
 @dataclass(frozen=True)
-class IndexSpec:
+class Key:
+    """A key attribute: its name and DynamoDB scalar type."""
+
     name: str
-    partition_key: str
-    sort_key: str
-    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+    type: Literal["S", "N"] = "S"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index. ``KEYS_ONLY`` unless a reader needs more: each projected attribute
+    that changes costs an index write."""
+
+    name: str
+    partition_key: Key
+    sort_key: Key
+    projection: Literal["ALL", "KEYS_ONLY", "INCLUDE"] = "KEYS_ONLY"
+    non_key_attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class TableSpec:
     local_name: str
-    partition_key: str
-    sort_key: str
+    partition_key: Key
+    sort_key: Key
     stream_view: Literal["NEW_AND_OLD_IMAGES"]
-    indexes: tuple[IndexSpec, ...]
+    account_index: IndexSpec
+    decay_index: IndexSpec
+
+    @property
+    def indexes(self) -> tuple[IndexSpec, ...]:
+        return (self.account_index, self.decay_index)
+
+    @property
+    def key_attributes(self) -> dict[str, Literal["S", "N"]]:
+        """Every attribute a table or index key uses, with its type (CreateTable's definitions)."""
+        keys = [self.partition_key, self.sort_key]
+        for index in self.indexes:
+            keys += [index.partition_key, index.sort_key]
+        return {key.name: key.type for key in keys}
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,13 @@ class QueueSpec:
     max_batching_window_seconds: int
     dead_letter_local_name: str
     retention_days: int = 14
+
+    def __post_init__(self) -> None:
+        # Lambda's limits for an SQS standard queue's event source mapping.
+        if not 1 <= self.batch_size <= 10_000 or not 0 <= self.max_batching_window_seconds <= 300:
+            raise ValueError("batch size must be 1 to 10,000 and the batching window 0 to 300 s")
+        if self.batch_size > 10 and self.max_batching_window_seconds < 1:
+            raise ValueError("a batch size over 10 needs a batching window of at least 1 s")
 
 
 @dataclass(frozen=True)
@@ -71,23 +103,31 @@ class FunctionSpec:
 
 LEADS_TABLE = TableSpec(
     local_name=f"{SERVICE}-leads",
-    partition_key="pk",
-    sort_key="sk",
+    partition_key=Key("pk"),
+    sort_key=Key("sk"),
     stream_view="NEW_AND_OLD_IMAGES",
-    indexes=(
-        # Leads of one account, for the account roll-up.
-        IndexSpec(name="by-account", partition_key="account_id", sort_key="pk"),
-        # Sparse: only leads whose band can still change by decay carry the keys.
-        IndexSpec(name="by-decay-due", partition_key="decay_shard", sort_key="decay_due_at"),
-    ),
+    # Leads of one account, for the account roll-up: a lead enters once (its account rarely changes) and
+    # only its keys are copied, so ordinary score writes cost this index nothing.
+    account_index=IndexSpec(name="by-account", partition_key=Key("acct"), sort_key=Key("pk")),
+    # Sparse and sharded: only leads whose band can still change by decay carry the keys, spread over
+    # DECAY_SHARDS partitions; the sort key is a time no later than the next band change, kept as long
+    # as it stays early enough, so most writes leave it unchanged.
+    decay_index=IndexSpec(name="by-decay-due", partition_key=Key("dsh"), sort_key=Key("due", "N")),
 )
+DECAY_SHARDS = 32
 
+# Cost wants big batches (one write per lead per batch, one archive object per batch), speed wants the alert
+# within 60 s. Lambda invokes score when a batch holds 1,000 messages, 20 s after it opened, or at 6 MB,
+# whichever comes first: a busy stream fills batches of hundreds, a quiet one waits at most 20 s, which is
+# what a low-traffic queue may wait anyway (SQS's 20 s long poll, whatever the window). The latency budget
+# (20 s + score + stream + notify + SNS, well under 60 s) is in docs/performance.md.
 SCORE_QUEUE = QueueSpec(
     local_name=f"{SERVICE}-events",
-    visibility_timeout_seconds=180,  # six times the score function's timeout, as AWS recommends
+    # AWS: at least six times the function's timeout (score's 30 s) plus the batching window.
+    visibility_timeout_seconds=6 * 30 + 20,
     max_receive_count=3,
-    batch_size=100,
-    max_batching_window_seconds=2,
+    batch_size=1000,
+    max_batching_window_seconds=20,
     dead_letter_local_name=f"{SERVICE}-events-dlq",
 )
 
@@ -110,7 +150,7 @@ FUNCTIONS = {
         description="Accepts Segment-compatible tracking calls, archives them and queues them for scoring",
         memory_mb=512,
         timeout_seconds=10,
-        env=(ENV_QUEUE_URL, ENV_ARCHIVE_BUCKET, ENV_WRITE_KEYS_SECRET),
+        env=(ENV_QUEUE_URL, ENV_WRITE_KEYS_SECRET),
     ),
     "leads": FunctionSpec(
         name="leads",
@@ -124,7 +164,7 @@ FUNCTIONS = {
         description="Scores queued events, one conditional write per lead per batch",
         memory_mb=1024,
         timeout_seconds=30,
-        env=(ENV_TABLE_NAME, ENV_RULES_PATH),
+        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_ARCHIVE_BUCKET),
     ),
     "decay": FunctionSpec(
         name="decay",

@@ -32,27 +32,64 @@ class QueuedEvent:
 def score_queued_events(
     queued: Sequence[QueuedEvent], repository: LeadRepository, rules: RuleSet, now: datetime
 ) -> list[str]:
-    """Score a batch; returns the receipts of the events that could not be scored (to be redelivered)."""
+    """Score a batch; returns the receipts of the events that could not be scored (to be redelivered).
+
+    An event the engine cannot score fails alone: its lead's other events are scored without it.
+    """
     by_lead: dict[str, list[QueuedEvent]] = defaultdict(list)
     for item in queued:
         by_lead[item.event.lead_id].append(item)
     stored = repository.get_many(list(by_lead))
     failed: list[str] = []
     for lead_id, items in by_lead.items():
-        events = [item.event for item in items]
+        record = stored.get(lead_id)
         try:
-            apply_events(
-                lead_id=lead_id,
-                events=events,
-                record=stored.get(lead_id),
-                repository=repository,
-                rules=rules,
-                now=now,
-            )
+            _apply(items, record, repository=repository, rules=rules, now=now)
+            continue
         except Exception:
-            logger.exception("scoring failed", extra={"lead_id": lead_id, "events": len(events)})
-            failed.extend(item.receipt for item in items)
+            logger.exception("scoring failed", extra={"lead_id": lead_id, "events": len(items)})
+        poison = [item for item in items if not _scorable(lead_id, record, item, rules, now)]
+        rest = [item for item in items if item not in poison]
+        failed.extend(item.receipt for item in poison)
+        if not poison or not rest:
+            failed.extend(item.receipt for item in rest)  # the lead failed, not one of its events
+            continue
+        try:
+            _apply(rest, record, repository=repository, rules=rules, now=now)
+        except Exception:
+            logger.exception("scoring failed", extra={"lead_id": lead_id, "events": len(rest)})
+            failed.extend(item.receipt for item in rest)
     return failed
+
+
+def _apply(
+    items: Sequence[QueuedEvent],
+    record: LeadRecord | None,
+    *,
+    repository: LeadRepository,
+    rules: RuleSet,
+    now: datetime,
+) -> None:
+    apply_events(
+        lead_id=items[0].event.lead_id,
+        events=[item.event for item in items],
+        record=record,
+        repository=repository,
+        rules=rules,
+        now=now,
+    )
+
+
+def _scorable(
+    lead_id: str, record: LeadRecord | None, item: QueuedEvent, rules: RuleSet, now: datetime
+) -> bool:
+    """Whether the engine can take this event on its own (a poison event must not sink its lead)."""
+    try:
+        evaluate(rules, record.state if record else None, [item.event], now)
+    except Exception:
+        logger.exception("unscorable event", extra={"lead_id": lead_id, "receipt": item.receipt})
+        return False
+    return True
 
 
 def apply_events(
@@ -89,7 +126,18 @@ def evaluated_record(
         lead_id=lead_id,
         version=(record.version if record else 0) + 1,
         state=evaluation.state,
-        summary=LeadSummary.of(evaluation.score),
+        summary=LeadSummary.of(evaluation.headline),
         signals=evaluation.signals,
-        decay_due_at=next_band_change_at(rules, evaluation.state, now),
+        decay_due_at=decay_due(
+            record.decay_due_at if record else None, next_band_change_at(rules, evaluation.state, now), now
+        ),
     )
+
+
+def decay_due(indexed: datetime | None, change: datetime | None, now: datetime) -> datetime | None:
+    """When the decay job should next look: the indexed time while it is still ahead of now and no
+    later than the band change (so the index key, and its two index writes, stay put), else the change.
+    """
+    if indexed is not None and change is not None and now < indexed <= change:
+        return indexed
+    return change

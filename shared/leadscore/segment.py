@@ -136,6 +136,7 @@ def _to_event(message: Message, received_at: datetime, *, batch_sent_at: datetim
         "anonymous_id": message.anonymousId,
         "kind": message.type,
         "timestamp": _event_time(message, received_at, batch_sent_at),
+        "received_at": received_at,
     }
     match message:
         case IdentifyMessage():

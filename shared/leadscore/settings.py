@@ -22,7 +22,6 @@ class _FromEnvironment(BaseModel):
 
 class CollectSettings(_FromEnvironment):
     queue_url: str = Field(alias=resources.ENV_QUEUE_URL, min_length=1)
-    archive_bucket: str = Field(alias=resources.ENV_ARCHIVE_BUCKET, min_length=1)
     write_keys_secret: str = Field(alias=resources.ENV_WRITE_KEYS_SECRET, min_length=1)
 
 
@@ -33,10 +32,14 @@ class LeadsSettings(_FromEnvironment):
 
 
 class ScoringSettings(_FromEnvironment):
-    """For the score and decay functions."""
+    """What the score and decay functions both read."""
 
     table_name: str = Field(alias=resources.ENV_TABLE_NAME, min_length=1)
     rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
+
+
+class ScoreSettings(ScoringSettings):
+    archive_bucket: str = Field(alias=resources.ENV_ARCHIVE_BUCKET, min_length=1)
 
 
 class NotifySettings(_FromEnvironment):

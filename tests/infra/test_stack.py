@@ -156,17 +156,17 @@ def test_the_table_is_on_demand_recoverable_streamed_and_indexed_as_specified(
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                 "StreamSpecification": {"StreamViewType": LEADS_TABLE.stream_view},
                 "KeySchema": [
-                    {"AttributeName": LEADS_TABLE.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": LEADS_TABLE.sort_key, "KeyType": "RANGE"},
+                    {"AttributeName": LEADS_TABLE.partition_key.name, "KeyType": "HASH"},
+                    {"AttributeName": LEADS_TABLE.sort_key.name, "KeyType": "RANGE"},
                 ],
                 "GlobalSecondaryIndexes": [
                     {
                         "IndexName": index.name,
                         "KeySchema": [
-                            {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                            {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                            {"AttributeName": index.partition_key.name, "KeyType": "HASH"},
+                            {"AttributeName": index.sort_key.name, "KeyType": "RANGE"},
                         ],
-                        "Projection": {"ProjectionType": index.projection},
+                        "Projection": {"ProjectionType": "KEYS_ONLY"},
                     }
                     for index in LEADS_TABLE.indexes
                 ],
@@ -174,12 +174,9 @@ def test_the_table_is_on_demand_recoverable_streamed_and_indexed_as_specified(
         },
     )
     (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
-    keys = {LEADS_TABLE.partition_key, LEADS_TABLE.sort_key} | {
-        key for index in LEADS_TABLE.indexes for key in (index.partition_key, index.sort_key)
-    }
     assert {
         (a["AttributeName"], a["AttributeType"]) for a in table["Properties"]["AttributeDefinitions"]
-    } == {(key, "S") for key in keys}
+    } == {("pk", "S"), ("sk", "S"), ("acct", "S"), ("pk", "S"), ("dsh", "S"), ("due", "N")}
 
 
 def test_the_archive_is_private_encrypted_tls_only_logged_and_kept(synthesized: Synthesized) -> None:
@@ -223,7 +220,7 @@ def test_the_score_queue_has_a_dead_letter_queue_and_partial_batch_responses(
     assert queue["MessageRetentionPeriod"] == SCORE_QUEUE.retention_days * 24 * 3600
     dead_letters_id = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
     assert synthesized.of_type("AWS::SQS::Queue")[dead_letters_id]
-    score_id, _ = function_named(synthesized, "score")
+    score_id, score = function_named(synthesized, "score")
     synthesized.template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
@@ -234,6 +231,11 @@ def test_the_score_queue_has_a_dead_letter_queue_and_partial_batch_responses(
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
         },
     )
+    # Big batches for cost, a window short enough for a hot lead's alert within 60 s (docs/performance.md).
+    assert SCORE_QUEUE.batch_size >= 100
+    assert 1 <= SCORE_QUEUE.max_batching_window_seconds <= 20
+    # AWS: the visibility timeout covers six times the function's timeout plus the batching window.
+    assert queue["VisibilityTimeout"] >= 6 * score["Timeout"] + SCORE_QUEUE.max_batching_window_seconds
 
 
 def test_every_queue_is_encrypted_and_tls_only(synthesized: Synthesized) -> None:
@@ -373,13 +375,13 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
-        "s3:PutObject",
     }
     assert policy_actions(synthesized, "leads") == {
         *LOGGING,
         *TRACING,
         *SECRET_READ,
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:Query",
     }
     assert policy_actions(synthesized, "score") == {
@@ -388,6 +390,7 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
+        "s3:PutObject",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
@@ -398,6 +401,7 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
         *LOGGING,
         *TRACING,
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
     }
@@ -423,9 +427,15 @@ def test_wildcards_are_only_where_aws_allows_nothing_narrower(synthesized: Synth
                 assert set(statement["Action"]) <= {*TRACING, "dynamodb:ListStreams"}, name
 
 
-def test_collect_may_only_add_objects_under_the_archive_prefix(synthesized: Synthesized) -> None:
-    (statement,) = [s for s in policy_statements(synthesized, "collect") if s["Action"] == "s3:PutObject"]
-    assert statement["Resource"]["Fn::Join"][1][1] == f"/{resources.ARCHIVE_PREFIX}*"
+def test_only_score_writes_the_archive_and_only_adds_objects_under_its_prefix(
+    synthesized: Synthesized,
+) -> None:
+    for name in FUNCTIONS.keys() - {"score"}:
+        assert not {action for action in policy_actions(synthesized, name) if action.startswith("s3:")}, name
+    (statement,) = [s for s in policy_statements(synthesized, "score") if "s3:PutObject" in s["Action"]]
+    under_prefix = [{"Fn::GetAtt": [archive_id(synthesized), "Arn"]}, f"/{resources.ARCHIVE_PREFIX}*"]
+    assert statement["Action"] == "s3:PutObject"
+    assert statement["Resource"] == {"Fn::Join": ["", under_prefix]}
 
 
 def test_each_function_reads_only_its_own_kind_of_key(synthesized: Synthesized) -> None:
@@ -441,7 +451,7 @@ def test_each_function_reads_only_its_own_kind_of_key(synthesized: Synthesized) 
 
 
 def test_table_access_names_the_indexes_each_function_queries(synthesized: Synthesized) -> None:
-    by_account, by_decay_due = (index.name for index in LEADS_TABLE.indexes)
+    by_account, by_decay_due = LEADS_TABLE.account_index.name, LEADS_TABLE.decay_index.name
     for name, indexes in (("leads", [by_account]), ("score", []), ("decay", [by_decay_due])):
         (statement,) = [
             s
@@ -525,13 +535,40 @@ def test_the_layer_holds_arm64_wheels_the_package_and_the_rules(synthesized: Syn
     layer = layer_dir(synthesized)
     assert list((layer / "python" / "pydantic_core").glob("_pydantic_core*aarch64*.so"))
     assert not list((layer / "python").glob("boto3*"))
-    assert not list(layer.rglob("*.pyc"))
+    assert {pyc.name.split(".")[-2] for pyc in layer.rglob("*.pyc")} <= {"cpython-313"}  # never the dev one's
     assert (layer / "rules.yaml").read_text() == DEFAULT_RULES_FILE.read_text()
     package = layer / "python" / "leadscore"
     assert (package / "resources.py").read_text() == (REPO_ROOT / "shared/leadscore/resources.py").read_text()
     assert not (package / "local").exists()
     assert not list(package.glob("cli*.py"))
-    assert not list(package.rglob("__pycache__"))
+
+
+LAMBDA_PYTHON = layer_build.lambda_python()
+UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, source not checked
+
+
+def runtime_pyc(source: Path) -> Path:
+    return source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+
+
+@pytest.mark.skipif(
+    LAMBDA_PYTHON is None,
+    reason="no Python 3.13 on this machine: the layer and functions are built without bytecode "
+    "(infra/layer.py warns; see docs/deploy.md)",
+)
+def test_the_layer_and_the_functions_ship_bytecode_for_the_runtimes_python(synthesized: Synthesized) -> None:
+    assert LAMBDA_PYTHON is not None
+    python = layer_dir(synthesized) / "python"
+    function_dirs = [synthesized.asset_dir(function_named(synthesized, name)[0]) for name in FUNCTIONS]
+    packages = ["leadscore", "pydantic", "pydantic_core", "aws_lambda_powertools", "yaml"]
+    assert all(runtime_pyc(python / package / "__init__.py").is_file() for package in packages)
+    assert all(runtime_pyc(code / "handler.py").is_file() for code in function_dirs)
+    sources = [*python.rglob("*.py"), *(source for code in function_dirs for source in code.rglob("*.py"))]
+    assert [source for source in sources if not runtime_pyc(source).is_file()] == []
+    for source in [python / "leadscore" / "resources.py", python / "pydantic" / "main.py"]:
+        header = runtime_pyc(source).read_bytes()[:8]
+        assert header[:4].hex() == LAMBDA_PYTHON.magic
+        assert int.from_bytes(header[4:8], "little") == UNCHECKED_HASH
 
 
 def test_the_rules_context_value_replaces_the_rule_file(customized: Synthesized, custom_rules: Path) -> None:
@@ -547,6 +584,7 @@ def test_the_layer_is_rebuilt_when_the_rules_change_but_pip_only_when_dependenci
     rules.write_text("b")
     assert layer_build.layer_fingerprint(dependencies, rules) != first
     assert layer_build.dependencies_fingerprint([*requirements, "extra"]) != dependencies
+    assert layer_build.dependencies_fingerprint(requirements, bytecode="cpython-313 f30d0d0a") != dependencies
     assert not {layer_build._distribution(requirement) for requirement in requirements} & {
         "boto3",
         "botocore",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -44,3 +45,13 @@ def invoke(aws: LocalResources) -> Invoke:
         return module.handler(event, LocalContext(spec.name, spec.memory_mb, spec.timeout_seconds))
 
     return call
+
+
+def archived(bucket: str) -> dict[str, list[str]]:
+    """Each object in the archive bucket: its key and its lines, ungzipped."""
+    s3 = boto3.client("s3")
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {
+        key: gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode().split("\n")[:-1]
+        for key in keys
+    }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.events import Event
@@ -15,7 +17,7 @@ from leadscore.local.aws import LocalResources
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
 from tests.conftest import load_event
-from tests.integration.conftest import Invoke
+from tests.integration.conftest import Invoke, archived
 
 pytestmark = pytest.mark.integration
 
@@ -30,17 +32,22 @@ def sqs_event_of(aws: LocalResources) -> dict[str, Any]:
     """Whatever collect queued, as the SQS event source would hand it to score."""
     sqs = boto3.client("sqs")
     template = load_event("sqs_batch.json")["Records"][0]
-    messages = sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10)["Messages"]
-    return {"Records": [{**template, "messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
+    messages = sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])
+    return {
+        "Records": [
+            {**template, "messageId": m["MessageId"], "body": m["Body"], "attributes": m["Attributes"]}
+            for m in messages["Messages"]
+        ]
+    }
 
 
-def test_collect_archives_the_request_and_queues_its_events(aws: LocalResources, invoke: Invoke) -> None:
+def test_collect_queues_the_events_of_a_request_and_writes_nothing_to_s3(
+    aws: LocalResources, invoke: Invoke
+) -> None:
     response = invoke("collect", load_event("apigw_http_batch.json"))
     assert (response["statusCode"], json.loads(response["body"])) == (200, {"success": True})
     assert [body["kind"] for body in queued_bodies(aws)] == ["identify", "track"]
-    objects = boto3.client("s3").list_objects_v2(Bucket=aws.bucket)["Contents"]
-    assert len(objects) == 1
-    assert objects[0]["Key"].startswith("raw/dt=")
+    assert archived(aws.bucket) == {}
 
 
 def test_collect_refuses_a_bad_batch_naming_the_field(aws: LocalResources, invoke: Invoke) -> None:
@@ -74,6 +81,35 @@ def test_score_writes_once_per_lead_and_fails_poison_messages_alone(
     record = DynamoLeadRepository(aws.table_name).get("jane@acme-robotics.com")
     assert record is not None
     assert record.version == 1  # two events, one write
+
+
+def test_score_archives_each_batch_as_one_object_that_a_retry_overwrites(
+    aws: LocalResources, invoke: Invoke
+) -> None:
+    # Given what collect queued, and a poison message beside it
+    invoke("collect", load_event("apigw_http_batch.json"))
+    event = sqs_event_of(aws)
+    event["Records"].append({**event["Records"][0], "messageId": "poison-1", "body": "{not an event"})
+    queued_at = datetime.fromtimestamp(
+        min(int(record["attributes"]["SentTimestamp"]) for record in event["Records"]) / 1000, UTC
+    )
+    # When score takes the batch, and then takes it again
+    invoke("score", event)
+    invoke("score", event)
+    # Then one object holds every body as received, one per line, under the hour it was queued
+    ((key, lines),) = archived(aws.bucket).items()
+    assert re.fullmatch(rf"raw/dt={queued_at:%Y-%m-%d}/hour={queued_at:%H}/[0-9a-f]{{32}}\.jsonl\.gz", key)
+    assert lines == [record["body"] for record in event["Records"]]
+    assert [Event.model_validate_json(line).kind for line in lines[:-1]] == ["identify", "track"]
+
+
+def test_a_failed_archive_put_fails_the_whole_batch_and_scores_nothing(
+    aws: LocalResources, invoke: Invoke
+) -> None:
+    boto3.client("s3").delete_bucket(Bucket=aws.bucket)
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        invoke("score", load_event("sqs_batch.json"))
+    assert boto3.client("dynamodb").scan(TableName=aws.table_name)["Count"] == 0
 
 
 def test_scoring_the_same_batch_twice_changes_nothing(aws: LocalResources, invoke: Invoke) -> None:
@@ -135,8 +171,18 @@ def test_decay_moves_only_the_leads_that_are_due(aws: LocalResources, invoke: In
     assert quiet.summary.band == "warm"
     assert quiet.decay_due_at is not None
 
-    assert invoke("decay", load_event("schedule.json")) == {"visited": 1, "band_changes": 1, "skipped": 0}
+    assert invoke("decay", load_event("schedule.json")) == {
+        "visited": 1,
+        "band_changes": 1,
+        "skipped": 0,
+        "finished": True,
+    }
     after = repository.get("quiet@example.org")
     assert after is not None
     assert (after.summary.band, after.version, after.decay_due_at) == ("cold", 2, None)
-    assert invoke("decay", load_event("schedule.json")) == {"visited": 0, "band_changes": 0, "skipped": 0}
+    assert invoke("decay", load_event("schedule.json")) == {
+        "visited": 0,
+        "band_changes": 0,
+        "skipped": 0,
+        "finished": True,
+    }

@@ -16,7 +16,8 @@ from leadscore.engine import (
     score_account,
     score_lead,
 )
-from leadscore.engine import points as points_module
+from leadscore.engine import record as record_module
+from leadscore.engine.state import DAY
 from leadscore.events import Event
 from leadscore.rules import RuleSet
 from tests.rulesets import START, Events, days, small_rules
@@ -279,7 +280,7 @@ def test_folding_old_hits_keeps_the_score(monkeypatch: pytest.MonkeyPatch) -> No
     events += [busy.page("/careers", START + days(index)) for index in range(0, 60, 3)]
     folded, _ = replay(events)
     assert len(folded.hits["pricing"].times) < 60
-    monkeypatch.setattr(points_module, "MAX_KEPT_HITS", 10_000)
+    monkeypatch.setattr(record_module, "FOLD_AFTER", 10_000 * DAY)
     whole, _ = replay(events)
     assert len(whole.hits["pricing"].times) == 60
     for moment in (START + days(60), START + days(75)):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadscore.engine import LeadState, evaluate, score_lead
-from leadscore.engine.evaluate import DEDUPLICATION_WINDOW
+from leadscore.engine.record import QUEUE_RETENTION
 from leadscore.events import Event
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from tests.rulesets import START
@@ -78,13 +79,49 @@ def end_of(history: list[Event]) -> timedelta:
 def test_the_same_event_delivered_again_changes_nothing(history: list[Event], data: st.DataObject) -> None:
     state = replay(history)
     now = START + end_of(history) + timedelta(hours=data.draw(st.integers(0, 24 * 13)))
-    # The lead remembers message ids for DEDUPLICATION_WINDOW after processing them (here: at their time).
-    recent = [event for event in history if event.timestamp > now - timedelta(seconds=DEDUPLICATION_WINDOW)]
-    redelivered = data.draw(st.lists(st.sampled_from(recent), min_size=1, max_size=4))
+    # However many messages came in between: the state has no message-id log to forget them from.
+    redelivered = data.draw(st.lists(st.sampled_from(history), min_size=1, max_size=4))
     again = evaluate(RULES, state, redelivered, now)
     assert score_lead(RULES, again.state, now) == score_lead(RULES, state, now)
     assert again.state.hits == state.hits
     assert again.state.traits == state.traits
+
+
+def delivered(event: Event, delay_minutes: int) -> Event:
+    return event.model_copy(update={"received_at": event.timestamp + timedelta(minutes=delay_minutes)})
+
+
+# Events of five days, some received days after they happened (8 days: too late to earn points).
+deliveries = st.lists(
+    st.tuples(events(minutes=60 * 24 * 5), st.sampled_from([0, 1, 90, 60 * 24 * 3, 60 * 24 * 8])).map(
+        lambda pair: delivered(*pair)
+    ),
+    min_size=1,
+    max_size=25,
+    unique_by=lambda event: event.message_id,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(deliveries, st.randoms(use_true_random=False), st.integers(1, 8), st.integers(0, 24 * 40))
+def test_any_batching_order_and_duplication_scores_as_the_offline_engine(
+    messages: list[Event], rng: random.Random, batch_size: int, hours_later: int
+) -> None:
+    offline = replay(messages)
+    arriving = messages + [rng.choice(messages) for _ in range(rng.randint(0, len(messages)))]
+    rng.shuffle(arriving)
+    received = [event.received_at for event in messages if event.received_at is not None]
+    # Each batch is scored after the last message arrived and before the first one left the queue.
+    latest = min(received) + timedelta(seconds=QUEUE_RETENTION)
+    state = None
+    for start in range(0, len(arriving), batch_size):
+        now = max(received) + (latest - max(received)) * rng.random()
+        state = evaluate(RULES, state, arriving[start : start + batch_size], now).state
+    assert state is not None
+    at = latest + timedelta(hours=hours_later)
+    live, reference = score_lead(RULES, state, at), score_lead(RULES, offline, at)
+    assert (live.score, live.fit, live.engagement) == (reference.score, reference.fit, reference.engagement)
+    assert live.explanation == reference.explanation
 
 
 @FAST

@@ -10,7 +10,7 @@ import pytest
 from leadscore.errors import PayloadTooLarge, Unauthorized
 from leadscore.ingest import MAX_BATCH_BYTES, CollectRequest, collect
 from leadscore.segment import InvalidMessage
-from tests.fakes import RecordingArchive, RecordingQueue, StaticKeys
+from tests.fakes import RecordingQueue, StaticKeys
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 WRITE = "Basic " + base64.b64encode(b"test-write:").decode()
@@ -30,81 +30,63 @@ def queue() -> RecordingQueue:
     return RecordingQueue()
 
 
-@pytest.fixture
-def archive() -> RecordingArchive:
-    return RecordingArchive()
-
-
-def test_a_batch_is_archived_once_and_every_event_queued(
-    queue: RecordingQueue, archive: RecordingArchive
-) -> None:
+def test_every_event_of_a_batch_is_queued(queue: RecordingQueue) -> None:
     body = {"batch": [{"type": "track", "userId": "u", "event": "a"}, {"type": "identify", "userId": "u"}]}
-    assert collect(request(body), StaticKeys(), archive, queue) == 2
+    assert collect(request(body), StaticKeys(), queue) == 2
     assert [e.kind for e in queue.sent] == ["track", "identify"]
-    assert archive.objects == [(NOW, "batch", body)]
 
 
-def test_a_single_call_takes_its_type_from_the_path(queue: RecordingQueue, archive: RecordingArchive) -> None:
-    collect(request({"userId": "u", "event": "Demo Requested"}, call="track"), StaticKeys(), archive, queue)
+def test_a_single_call_takes_its_type_from_the_path(queue: RecordingQueue) -> None:
+    collect(request({"userId": "u", "event": "Demo Requested"}, call="track"), StaticKeys(), queue)
     assert queue.sent[0].name == "Demo Requested"
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer test-read", "Bearer wrong"])
-def test_without_the_write_key_nothing_is_kept(
-    authorization: str | None, queue: RecordingQueue, archive: RecordingArchive
-) -> None:
+def test_without_the_write_key_nothing_is_kept(authorization: str | None, queue: RecordingQueue) -> None:
     with pytest.raises(Unauthorized):
         collect(
             request({"batch": [{"type": "track", "userId": "u", "event": "a"}]}, authorization=authorization),
             StaticKeys(),
-            archive,
             queue,
         )
-    assert (queue.sent, archive.objects) == ([], [])
+    assert queue.sent == []
 
 
-def test_the_browser_sdk_may_send_the_write_key_in_the_body(
-    queue: RecordingQueue, archive: RecordingArchive
-) -> None:
+def test_the_browser_sdk_may_send_the_write_key_in_the_body(queue: RecordingQueue) -> None:
     body = {"writeKey": "test-write", "userId": "u", "event": "a"}
-    collect(request(body, call="track", authorization=None), StaticKeys(), archive, queue)
+    collect(request(body, call="track", authorization=None), StaticKeys(), queue)
     assert len(queue.sent) == 1
 
 
-def test_an_invalid_message_keeps_nothing(queue: RecordingQueue, archive: RecordingArchive) -> None:
+def test_an_invalid_message_keeps_nothing(queue: RecordingQueue) -> None:
     with pytest.raises(InvalidMessage):
         collect(
             request(
                 {"batch": [{"type": "track", "userId": "u", "event": "a"}, {"type": "track", "userId": "u"}]}
             ),
             StaticKeys(),
-            archive,
             queue,
         )
-    assert (queue.sent, archive.objects) == ([], [])
+    assert queue.sent == []
 
 
-def test_gzip_bodies_are_accepted(queue: RecordingQueue, archive: RecordingArchive) -> None:
+def test_gzip_bodies_are_accepted(queue: RecordingQueue) -> None:
     body = gzip.compress(json.dumps({"batch": [{"type": "track", "userId": "u", "event": "a"}]}).encode())
-    collect(request(body, encoding="gzip"), StaticKeys(), archive, queue)
+    collect(request(body, encoding="gzip"), StaticKeys(), queue)
     assert len(queue.sent) == 1
 
 
 @pytest.mark.parametrize(("body", "field"), [(b"{not json", "body"), (b"\x1f\x8b broken", "body")])
-def test_undecodable_bodies_name_the_body(
-    body: bytes, field: str, queue: RecordingQueue, archive: RecordingArchive
-) -> None:
+def test_undecodable_bodies_name_the_body(body: bytes, field: str, queue: RecordingQueue) -> None:
     encoding = "gzip" if body.startswith(b"\x1f\x8b") else None
     with pytest.raises(InvalidMessage) as refused:
-        collect(request(body, encoding=encoding), StaticKeys(), archive, queue)
+        collect(request(body, encoding=encoding), StaticKeys(), queue)
     assert refused.value.field == field
 
 
-def test_a_body_over_the_limit_is_refused_even_compressed(
-    queue: RecordingQueue, archive: RecordingArchive
-) -> None:
+def test_a_body_over_the_limit_is_refused_even_compressed(queue: RecordingQueue) -> None:
     padding = "x" * (MAX_BATCH_BYTES + 10)
     body = gzip.compress(json.dumps({"batch": [{"type": "track", "userId": "u", "event": padding}]}).encode())
     with pytest.raises(PayloadTooLarge):
-        collect(request(body, encoding="gzip"), StaticKeys(), archive, queue)
+        collect(request(body, encoding="gzip"), StaticKeys(), queue)
     assert queue.sent == []

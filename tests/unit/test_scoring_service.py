@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+from leadscore.engine import evaluate, score_lead
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
 from leadscore.records import LeadRecord
@@ -107,3 +109,66 @@ def test_decay_visits_only_due_leads_and_moves_them_on() -> None:
     assert (run.visited, run.band_changes, run.skipped) == (1, 1, 0)
     after = repository.records["quiet"]
     assert (after.summary.band, after.version, after.decay_due_at) == ("cold", 2, None)
+
+
+def test_a_poison_event_fails_alone_and_its_leads_other_events_are_scored() -> None:
+    repository = InMemoryLeadRepository()
+    poison = Event(
+        message_id="huge", lead_id="a", kind="identify", traits={"employees": 10**400}, timestamp=NOW
+    )
+    batch = queued(demo("a"), poison, page("a", "p1"), page("b", "p1"))
+    assert score_queued_events(batch, repository, RULES, NOW) == ["sqs-huge-a"]
+    scored = {item.rule for item in score_lead(RULES, repository.records["a"].state, NOW).explanation}
+    assert {"demo-request", "pricing-page"} <= scored
+    assert repository.writes == 2
+
+
+def test_parallel_workers_on_one_lead_lose_nothing_and_count_nothing_twice() -> None:
+    # Given 200 events for one lead (some duplicated), spread over 20 workers scoring at once
+    events = [identify("busy")]
+    for number in range(199):
+        kind = number % 4
+        at = NOW - timedelta(hours=number)
+        if kind == 0:
+            events.append(page("busy", f"p{number}", "/pricing", at))
+        elif kind == 1:
+            events.append(page("busy", f"p{number}", "/product/api", at))
+        else:
+            name = "Email Link Clicked" if kind == 2 else "Whitepaper Downloaded"
+            events.append(
+                Event(message_id=f"t{number}", lead_id="busy", kind="track", name=name, timestamp=at)
+            )
+    pending = queued(*events, *events[::7])
+    repository = InMemoryLeadRepository()
+
+    # When they race, and SQS redelivers whatever failed until nothing does
+    rounds = 0
+    while pending:
+        rounds += 1
+        slices = [pending[start::20] for start in range(20)]
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            failed = pool.map(lambda part: score_queued_events(part, repository, RULES, NOW), slices)
+        receipts = {receipt for part in failed for receipt in part}
+        pending = [item for item in pending if item.receipt in receipts]
+        assert rounds < 50
+
+    # Then the lead scores exactly what the offline engine gives for the set of messages
+    offline = evaluate(RULES, None, sorted(events, key=lambda event: event.timestamp), NOW)
+    live = score_lead(RULES, repository.records["busy"].state, NOW)
+    assert live.score == offline.score.score
+    assert live.explanation == offline.score.explanation
+
+
+def test_an_interrupted_decay_run_continues_where_it_stopped_and_visits_no_lead_twice() -> None:
+    repository = InMemoryLeadRepository()
+    warm = [event for n in range(250) for event in (page(f"quiet{n}", "p1"), demo(f"quiet{n}"))]
+    score_queued_events(queued(*warm), repository, RULES, NOW)
+    due = max(record.decay_due_at for record in repository.records.values() if record.decay_due_at)
+    later = due + timedelta(minutes=1)
+    reads = iter([True, False])
+    first = decay_due_leads(repository, RULES, later, has_time=lambda: next(reads, False))
+    assert (first.visited, first.finished) == (100, False)
+    rest = decay_due_leads(repository, RULES, later)
+    assert (rest.visited, rest.finished) == (150, True)
+    assert {record.version for record in repository.records.values()} == {2}
+    assert decay_due_leads(repository, RULES, later).visited == 0

@@ -1,19 +1,27 @@
-"""The lead table: one item per lead, written with a version condition so no update is lost."""
+"""The lead table: one small item per lead, written with a version condition so no update is lost.
+
+The item (:class:`StoredLead`) carries short attribute names, because DynamoDB bills names as well as
+values; the engine's state is one compact binary attribute. Index keys are written only when they
+change: ``acct`` is set once, and ``due`` (the decay index) stays put while it is still early enough.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
 
-from leadscore.engine import LeadState, Signal
+from leadscore.engine import Signal, decode_state, encode_state
 from leadscore.errors import ConcurrentUpdate
 from leadscore.records import LeadRecord, LeadSummary
-from leadscore.resources import LEADS_TABLE
+from leadscore.resources import DECAY_SHARDS, LEADS_TABLE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -21,76 +29,127 @@ if TYPE_CHECKING:
 
 Item = Mapping[str, "AttributeValueTypeDef"]
 
-LEAD_PREFIX = "LEAD#"
-LEAD_SORT_KEY = "LEAD"
-DECAY_SHARD = "due"
+SCHEMA_VERSION = 2
+LEAD_PREFIX = "L#"
+LEAD_SORT_KEY = "L"
 BATCH_GET_LIMIT = 100
-_ACCOUNT_INDEX, _DECAY_INDEX = (index.name for index in LEADS_TABLE.indexes)
-_PK, _SK = LEADS_TABLE.partition_key, LEADS_TABLE.sort_key
+_PK, _SK = LEADS_TABLE.partition_key.name, LEADS_TABLE.sort_key.name
+_ACCOUNT, _DECAY = LEADS_TABLE.account_index, LEADS_TABLE.decay_index
+
+
+class StoredLead(BaseModel):
+    """The lead item, attribute by attribute (``sv`` names this layout, so old items can be migrated).
+
+    ``v`` counts writes and guards them; ``st`` is the engine's state (``encode_state``); the summary
+    (``sc`` ... ``at``) lets the stream and listings read a score without the rules; ``sig`` holds the
+    signals the write raised; ``acct`` and ``dsh``/``due`` are the index keys.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    pk: str
+    sk: str = LEAD_SORT_KEY
+    sv: int = SCHEMA_VERSION
+    v: int
+    st: bytes
+    sc: float
+    fi: float
+    en: float
+    bd: str
+    sg: str
+    gr: str
+    rv: str
+    at: int
+    sig: str | None = None
+    acct: str | None = None
+    dsh: str | None = None
+    due: int | None = None
+
+    @classmethod
+    def of(cls, record: LeadRecord) -> StoredLead:
+        summary = record.summary
+        due = record.decay_due_at
+        return cls(
+            pk=LEAD_PREFIX + record.lead_id,
+            v=record.version,
+            st=encode_state(record.state),
+            sc=summary.score,
+            fi=summary.fit,
+            en=summary.engagement,
+            bd=summary.band,
+            sg=summary.stage,
+            gr=summary.grade,
+            rv=summary.rules_version,
+            at=int(summary.as_of.timestamp()),
+            sig=json.dumps([s.model_dump(mode="json", exclude_none=True) for s in record.signals])
+            if record.signals
+            else None,
+            acct=record.state.account_id,
+            dsh=decay_shard(record.lead_id) if due is not None else None,
+            due=int(due.timestamp()) if due is not None else None,
+        )
+
+    def record(self) -> LeadRecord:
+        if self.sv != SCHEMA_VERSION:
+            raise ValueError(f"lead item schema {self.sv} is not {SCHEMA_VERSION}: migrate it first")
+        lead_id = self.pk.removeprefix(LEAD_PREFIX)
+        return LeadRecord(
+            lead_id=lead_id,
+            version=self.v,
+            state=decode_state(self.st, lead_id, self.acct),
+            summary=LeadSummary(
+                score=self.sc,
+                fit=self.fi,
+                engagement=self.en,
+                band=self.bd,
+                stage=self.sg,
+                grade=self.gr,
+                rules_version=self.rv,
+                as_of=datetime.fromtimestamp(self.at, UTC),
+            ),
+            signals=[Signal.model_validate(raw) for raw in json.loads(self.sig)] if self.sig else [],
+            decay_due_at=datetime.fromtimestamp(self.due, UTC) if self.due is not None else None,
+        )
+
+    def attribute_values(self) -> dict[str, AttributeValueTypeDef]:
+        item: dict[str, AttributeValueTypeDef] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            if isinstance(value, bytes):
+                item[name] = {"B": value}
+            elif isinstance(value, int | float):
+                item[name] = {"N": repr(value)}
+            else:
+                item[name] = {"S": value}
+        return item
+
+    @classmethod
+    def from_attribute_values(cls, item: Item) -> StoredLead:
+        """Also reads the images of the table's stream, which use the same attribute-value form."""
+        values: dict[str, Any] = {}
+        for name, value in item.items():
+            if name not in cls.model_fields:
+                continue
+            ((kind, raw),) = value.items()
+            # A Lambda event (the stream) carries binary values base64-encoded; boto3 gives bytes.
+            values[name] = base64.b64decode(raw) if kind == "B" and isinstance(raw, str) else raw
+        return cls.model_validate(values)
+
+
+def decay_shard(lead_id: str) -> str:
+    """Spreads the decay index over DECAY_SHARDS partitions, so no one partition takes every write."""
+    return str(zlib.crc32(lead_id.encode()) % DECAY_SHARDS)
 
 
 def lead_key(lead_id: str) -> dict[str, AttributeValueTypeDef]:
     return {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": LEAD_SORT_KEY}}
 
 
-def _timestamp(value: datetime) -> str:
-    """Sortable: the same UTC offset and precision everywhere."""
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
 def record_to_item(record: LeadRecord) -> dict[str, AttributeValueTypeDef]:
-    summary = record.summary
-    item: dict[str, AttributeValueTypeDef] = {
-        **lead_key(record.lead_id),
-        "lead_id": {"S": record.lead_id},
-        "v": {"N": str(record.version)},
-        "st": {"S": record.state.model_dump_json(exclude_defaults=True)},
-        "score": {"N": repr(summary.score)},
-        "fit": {"N": repr(summary.fit)},
-        "eng": {"N": repr(summary.engagement)},
-        "band": {"S": summary.band},
-        "stage": {"S": summary.stage},
-        "grade": {"S": summary.grade},
-        "rv": {"S": summary.rules_version},
-        "at": {"S": _timestamp(summary.as_of)},
-    }
-    if record.signals:
-        item["sig"] = {"S": json.dumps([signal.model_dump(mode="json") for signal in record.signals])}
-    if record.state.account_id:
-        item[LEADS_TABLE.indexes[0].partition_key] = {"S": record.state.account_id}
-    if record.decay_due_at is not None:
-        item[LEADS_TABLE.indexes[1].partition_key] = {"S": DECAY_SHARD}
-        item[LEADS_TABLE.indexes[1].sort_key] = {"S": _timestamp(record.decay_due_at)}
-    return item
+    return StoredLead.of(record).attribute_values()
 
 
 def item_to_record(item: Item) -> LeadRecord:
-    """Also reads the images of the table's stream, which use the same attribute-value form."""
-
-    def text(name: str) -> str:
-        return item[name]["S"]
-
-    def number(name: str) -> float:
-        return float(item[name]["N"])
-
-    due = item.get(LEADS_TABLE.indexes[1].sort_key)
-    return LeadRecord(
-        lead_id=text("lead_id"),
-        version=int(number("v")),
-        state=LeadState.model_validate_json(text("st")),
-        summary=LeadSummary(
-            score=number("score"),
-            fit=number("fit"),
-            engagement=number("eng"),
-            band=text("band"),
-            stage=text("stage"),
-            grade=text("grade"),
-            rules_version=text("rv"),
-            as_of=datetime.fromisoformat(text("at")),
-        ),
-        signals=[Signal.model_validate(raw) for raw in json.loads(text("sig"))] if "sig" in item else [],
-        decay_due_at=datetime.fromisoformat(due["S"]) if due else None,
-    )
+    return StoredLead.from_attribute_values(item).record()
 
 
 class DynamoLeadRepository:
@@ -135,44 +194,42 @@ class DynamoLeadRepository:
             raise
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:
-        index = LEADS_TABLE.indexes[0]
-        items = self._query(
-            index.name, "#account = :account", {"#account": index.partition_key}, {":account": account_id}
+        """The account's members: their keys from the index, their items in batches."""
+        keys = self._query(
+            _ACCOUNT.name,
+            "#account = :account",
+            {"#account": _ACCOUNT.partition_key.name},
+            {":account": {"S": account_id}},
         )
-        return [item_to_record(item) for item in items]
+        ids = [item[_PK]["S"].removeprefix(LEAD_PREFIX) for item in keys]
+        return list(self.get_many(ids).values())
 
     def due_for_decay(self, now: datetime) -> Iterator[str]:
-        index = LEADS_TABLE.indexes[1]
-        items = self._query(
-            index.name,
-            "#shard = :shard AND #due <= :now",
-            {"#shard": index.partition_key, "#due": index.sort_key},
-            {":shard": DECAY_SHARD, ":now": _timestamp(now)},
-            projection="lead_id",
-        )
-        for item in items:
-            yield item["lead_id"]["S"]
+        """Every shard's leads due by ``now``, earliest first within a shard."""
+        for shard in range(DECAY_SHARDS):
+            items = self._query(
+                _DECAY.name,
+                "#shard = :shard AND #due <= :now",
+                {"#shard": _DECAY.partition_key.name, "#due": _DECAY.sort_key.name},
+                {":shard": {"S": str(shard)}, ":now": {"N": str(int(now.timestamp()))}},
+            )
+            for item in items:
+                yield item[_PK]["S"].removeprefix(LEAD_PREFIX)
 
     def _query(
         self,
         index: str,
         condition: str,
         names: dict[str, str],
-        values: dict[str, str],
-        projection: str | None = None,
+        values: dict[str, AttributeValueTypeDef],
     ) -> Iterator[Item]:
-        """Every item of an index query, page after page; ``values`` are strings, as the index keys are."""
-        extra: dict[str, Any] = {}
-        if projection is not None:
-            names = {**names, "#projected": projection}
-            extra["ProjectionExpression"] = "#projected"
+        """Every item of an index query, page after page (the indexes project keys only)."""
         pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
             IndexName=index,
             KeyConditionExpression=condition,
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues={name: {"S": value} for name, value in values.items()},
-            **extra,
+            ExpressionAttributeValues=values,
         )
         for page in pages:
             yield from page.get("Items", [])

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC
+from typing import TYPE_CHECKING
 
 import boto3
 
 from leadscore.alerts import email_text
 from leadscore.events import Event
+from leadscore.ports import QueuedMessage
 from leadscore.records import Alert
 from leadscore.resources import ARCHIVE_PREFIX
 
@@ -47,23 +49,43 @@ class SqsEventQueue:
 
 
 class S3EventArchive:
-    """One object per accepted request under ``raw/dt=YYYY-MM-DD/``, so replay can read a day at a time."""
+    """One gzip JSON Lines object per delivered batch, ``raw/dt=YYYY-MM-DD/hour=HH/<ids hash>.jsonl.gz``.
+
+    The partition is when the batch's first message was queued and the name a hash of its message ids,
+    so a redelivered batch overwrites its object instead of adding one. Each line is one body as
+    received; the rare body that spans lines is put on one: JSON with its line breaks as spaces (the
+    same value), anything else as a JSON string of its exact text.
+    """
 
     def __init__(self, bucket: str, client: S3Client | None = None) -> None:
         self._bucket = bucket
         self._client = client or boto3.client("s3")
 
-    def put(self, received_at: datetime, call: str, payload: Any) -> str:
-        received_at = received_at.astimezone(UTC)
+    def put_batch(self, messages: Sequence[QueuedMessage]) -> None:
+        queued_at = min(message.queued_at for message in messages).astimezone(UTC)
+        ids = "\n".join(sorted(message.message_id for message in messages))
         key = (
-            f"{ARCHIVE_PREFIX}dt={received_at:%Y-%m-%d}/hour={received_at:%H}/"
-            f"{received_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.json"
+            f"{ARCHIVE_PREFIX}dt={queued_at:%Y-%m-%d}/hour={queued_at:%H}/"
+            f"{hashlib.sha256(ids.encode()).hexdigest()[:32]}.jsonl.gz"
         )
-        body = json.dumps({"received_at": received_at.isoformat(), "call": call, "payload": payload})
+        lines = "".join(f"{_one_line(message.body)}\n" for message in messages)
         self._client.put_object(
-            Bucket=self._bucket, Key=key, Body=body.encode(), ContentType="application/json"
+            Bucket=self._bucket,
+            Key=key,
+            Body=gzip.compress(lines.encode(), compresslevel=6, mtime=0),
+            ContentType="application/gzip",
         )
-        return key
+
+
+def _one_line(body: str) -> str:
+    if "\n" not in body and "\r" not in body:
+        return body
+    try:
+        json.loads(body)
+    except ValueError:
+        return json.dumps(body)
+    # JSON cannot hold a raw line break inside a string, so these are only whitespace between tokens.
+    return body.replace("\r", " ").replace("\n", " ")
 
 
 class SnsAlertPublisher:

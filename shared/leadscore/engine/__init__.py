@@ -1,17 +1,17 @@
 """The scoring engine: pure Python, no AWS. Evaluate events into a lead's state; read scores at any time."""
 
 from leadscore.engine.accounts import score_account
-from leadscore.engine.evaluate import evaluate, next_band_change_at, score_lead
+from leadscore.engine.evaluate import Evaluation, evaluate
 from leadscore.engine.model import (
     AccountMember,
     AccountScore,
-    Evaluation,
     ExplanationItem,
     LeadScore,
     Signal,
     SignalKind,
 )
-from leadscore.engine.state import LeadState
+from leadscore.engine.reading import next_band_change_at, score_lead
+from leadscore.engine.state import LeadState, decode_state, encode_state
 
 __all__ = [
     "AccountMember",
@@ -22,6 +22,8 @@ __all__ = [
     "LeadState",
     "Signal",
     "SignalKind",
+    "decode_state",
+    "encode_state",
     "evaluate",
     "next_band_change_at",
     "score_account",

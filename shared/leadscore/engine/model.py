@@ -7,8 +7,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadscore.engine.state import LeadState
-
 SignalKind = Literal["band_entered", "fast_track", "sharp_rise", "disqualified"]
 
 
@@ -61,12 +59,6 @@ class Signal(BaseModel):
     band: str
     points: float | None = None
     reasons: list[str] = Field(default_factory=list)
-
-
-class Evaluation(BaseModel):
-    state: LeadState
-    score: LeadScore
-    signals: list[Signal]
 
 
 class AccountMember(BaseModel):

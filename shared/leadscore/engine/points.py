@@ -11,34 +11,33 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from leadscore.engine.state import DAY, RuleHits
+from leadscore.engine.state import DAY, Fact, RuleHits
 from leadscore.rules.model import EngagementRule, Group, Limit
-
-MAX_KEPT_HITS = 16
 
 
 def _period(seconds: int, per: str) -> object:
     if per == "day":
         return seconds // DAY
     if per == "week":
-        return datetime.fromtimestamp(seconds, UTC).isocalendar()[:2]
+        return (seconds // DAY + 3) // 7  # ISO weeks: 1970-01-01 was a Thursday
+
     return None
 
 
-def grants(times: Iterable[int], points: float, limit: Limit | None) -> tuple[tuple[int, float], ...]:
-    """Each hit's points once the limit applies; the earliest hits of a period win, in any arrival order."""
-    return _grants(tuple(sorted(times)), points, limit)
+def grants(facts: Iterable[Fact], points: float, limit: Limit | None) -> tuple[tuple[Fact, float], ...]:
+    """Each fact's points once the limit applies; the earliest facts of a period win, in any arrival order."""
+    return _grants(tuple(sorted(facts)), points, limit)
 
 
 @lru_cache(maxsize=4096)
-def _grants(ordered: tuple[int, ...], points: float, limit: Limit | None) -> tuple[tuple[int, float], ...]:
-    """Cached: finding when a lead's band changes reads the same hits at many moments."""
+def _grants(ordered: tuple[Fact, ...], points: float, limit: Limit | None) -> tuple[tuple[Fact, float], ...]:
+    """Cached: a batch reads the same facts for the score, the explanation and the next band change."""
     if limit is None:
-        return tuple((time, points) for time in ordered)
+        return tuple((fact, points) for fact in ordered)
     used: dict[object, float] = defaultdict(float)
     granted = []
-    for time in ordered:
-        period = _period(time, limit.per)
+    for fact in ordered:
+        period = _period(fact[0], limit.per)
         if limit.times is not None:
             give = points if used[period] < limit.times else 0.0
             used[period] += 1
@@ -46,7 +45,7 @@ def _grants(ordered: tuple[int, ...], points: float, limit: Limit | None) -> tup
             cap = limit.points or 0.0
             give = max(min(abs(points), cap - used[period]), 0.0) * (1 if points >= 0 else -1)
             used[period] += abs(give)
-        granted.append((time, give))
+        granted.append((fact, give))
     return tuple(granted)
 
 
@@ -61,16 +60,27 @@ def factor(group: Group, points: float, age_seconds: float) -> float:
     return 1.0 if age_days < group.expires_after_days else 0.0
 
 
-def value_at(hits: RuleHits, rule: EngagementRule, group: Group, at: int) -> tuple[float, float, int]:
-    """(points now, points earned, hits counted) for hits up to ``at``."""
+def value_at(
+    granted: Iterable[tuple[int, float]], hits: RuleHits, group: Group, at: int
+) -> tuple[float, float, int]:
+    """(points now, points earned, hits counted) up to ``at``, from a rule's granted (time, points).
+
+    The hot loop of every reading: :func:`factor`'s arithmetic, inlined.
+    """
     value = raw = 0.0
     count = 0
-    for time, granted in grants(hits.times, rule.points, rule.effective_limit):
-        if time > at or granted == 0:
+    half_life, expiry = group.half_life_days, group.expires_after_days
+    for time, give in granted:
+        if time > at:
             continue
-        raw += granted
-        value += granted * factor(group, granted, at - time)
+        raw += give
         count += 1
+        if give < 0 or (half_life is None and expiry is None):
+            value += give
+        elif half_life is not None:
+            value += give * float(0.5 ** ((max(at - time, 0) / DAY) / half_life))
+        elif expiry is not None and (at - time) / DAY < expiry:
+            value += give
     if hits.folded_at is not None and hits.folded_at <= at:
         raw += hits.folded_raw
         count += hits.folded_count
@@ -78,71 +88,69 @@ def value_at(hits: RuleHits, rule: EngagementRule, group: Group, at: int) -> tup
     return value, raw, count
 
 
-def tidy(hits: RuleHits, rule: EngagementRule, group: Group) -> RuleHits:
-    """Drop hits that can never count and fold old ones, so the state stays small for busy leads.
+def tidy(hits: RuleHits, rule: EngagementRule, group: Group, fold_before: int) -> RuleHits:
+    """Drop facts that can never count and fold whole weeks before ``fold_before`` into one value.
 
-    A hit that gets no points now gets none when more hits arrive (earlier hits only use up more of
-    the limit), so dropping it changes no score. Folding keeps whole past weeks, so the limits of the
-    weeks still kept are exact; decay stays exact because a half-life folds into one value.
+    A fact that gets no points now gets none when more facts arrive (earlier ones only use up more of
+    the limit), so dropping it changes no score, and a duplicate of it is dropped again. Folding keeps
+    whole weeks, so the limits of the weeks still kept are exact, and no event that can still be
+    delivered falls in a folded week (``record.FOLD_AFTER``); decay stays exact because a half-life
+    folds into one value.
     """
     limit = rule.effective_limit
-    granted = [(time, give) for time, give in grants(hits.times, rule.points, limit) if give != 0]
-    times = [time for time, _ in granted]
-    last = max([*times, *([hits.last] if hits.last is not None else [])], default=None)
+    granted = [(fact, give) for fact, give in grants(hits.facts, rule.points, limit) if give != 0]
     kept = RuleHits(
-        times=times,
+        facts=tuple(fact for fact, _ in granted),
         folded_count=hits.folded_count,
         folded_raw=hits.folded_raw,
         folded_value=hits.folded_value,
         folded_at=hits.folded_at,
-        last=last,
     )
-    if len(times) <= MAX_KEPT_HITS or (limit is not None and limit.per == "ever"):
+    if not granted or granted[0][0][0] >= fold_before or (limit is not None and limit.per == "ever"):
         return kept
-    return _fold(kept, granted, rule, group)
+    expiring = group.expires_after_days is not None and rule.points > 0
+    if expiring:
+        # Only facts expired for every read from the fold horizon on: their value is gone.
+        assert group.expires_after_days is not None
+        fold_before -= int(group.expires_after_days * DAY)
+    return _fold(kept, granted, group, week_start(fold_before), keep_value=not expiring)
 
 
-def _week_start(seconds: int) -> int:
+def week_start(seconds: int) -> int:
     day = seconds - seconds % DAY
     return day - datetime.fromtimestamp(day, UTC).weekday() * DAY
 
 
-def _fold(hits: RuleHits, granted: list[tuple[int, float]], rule: EngagementRule, group: Group) -> RuleHits:
-    newest = granted[-1][0]
-    expiring = group.expires_after_days is not None and rule.points > 0
-    cutoff = _week_start(newest - 7 * DAY)
-    if expiring:
-        # Only hits already expired for every read from the newest hit on; their value is gone.
-        assert group.expires_after_days is not None
-        cutoff = min(cutoff, newest - int(group.expires_after_days * DAY))
-    old = [(time, give) for time, give in granted if time < cutoff]
+def _fold(
+    hits: RuleHits, granted: list[tuple[Fact, float]], group: Group, cutoff: int, *, keep_value: bool
+) -> RuleHits:
+    old = [(fact[0], give) for fact, give in granted if fact[0] < cutoff]
     if not old:
         return hits
     folded_at = max(old[-1][0], hits.folded_at or 0)
     value = 0.0
-    if not expiring:
+    if keep_value:
         value = hits.folded_value * factor(
             group, hits.folded_value, folded_at - (hits.folded_at or folded_at)
         )
         value += sum(give * factor(group, give, folded_at - time) for time, give in old)
     return RuleHits(
-        times=[time for time, _ in granted if time >= cutoff],
+        facts=tuple(fact for fact, _ in granted if fact[0] >= cutoff),
         folded_count=hits.folded_count + len(old),
         folded_raw=hits.folded_raw + sum(give for _, give in old),
         folded_value=value,
         folded_at=folded_at,
-        last=hits.last,
     )
 
 
-def repeat_hits(occurrences: list[int], at_least: int, within_seconds: float) -> list[int]:
-    """The moments a repeat rule's threshold is met: each occurrence with enough others before it."""
+def repeat_hits(occurrences: Iterable[Fact], at_least: int, within_seconds: float) -> list[Fact]:
+    """The facts that meet a repeat rule's threshold: each occurrence with enough others before it."""
     ordered = sorted(occurrences)
     hits = []
     start = 0
-    for index, time in enumerate(ordered):
-        while ordered[start] < time - within_seconds:
+    for index, (time, tag) in enumerate(ordered):
+        while ordered[start][0] < time - within_seconds:
             start += 1
         if index - start + 1 >= at_least:
-            hits.append(time)
+            hits.append((time, tag))
     return hits

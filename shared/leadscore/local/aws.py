@@ -14,7 +14,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from leadscore import resources
-from leadscore.resources import LEADS_TABLE, SCORE_QUEUE
+from leadscore.resources import LEADS_TABLE, SCORE_QUEUE, Key
 
 REGION = "us-east-1"
 LOCAL_WRITE_KEY = "local-write-key"
@@ -128,19 +128,26 @@ def provision(client: Callable[[str], Any]) -> LocalResources:
 
 def table_definition() -> dict[str, Any]:
     """CreateTable arguments for the lead table, from LEADS_TABLE (tests build their moto tables with it)."""
-    key_names = {LEADS_TABLE.partition_key, LEADS_TABLE.sort_key}
-    for index in LEADS_TABLE.indexes:
-        key_names |= {index.partition_key, index.sort_key}
     return {
         "TableName": LEADS_TABLE.local_name,
         "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in sorted(key_names)],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": kind}
+            for name, kind in sorted(LEADS_TABLE.key_attributes.items())
+        ],
         "KeySchema": _key_schema(LEADS_TABLE.partition_key, LEADS_TABLE.sort_key),
         "GlobalSecondaryIndexes": [
             {
                 "IndexName": index.name,
                 "KeySchema": _key_schema(index.partition_key, index.sort_key),
-                "Projection": {"ProjectionType": index.projection},
+                "Projection": {
+                    "ProjectionType": index.projection,
+                    **(
+                        {"NonKeyAttributes": list(index.non_key_attributes)}
+                        if index.non_key_attributes
+                        else {}
+                    ),
+                },
             }
             for index in LEADS_TABLE.indexes
         ],
@@ -148,10 +155,10 @@ def table_definition() -> dict[str, Any]:
     }
 
 
-def _key_schema(partition_key: str, sort_key: str) -> list[dict[str, str]]:
+def _key_schema(partition_key: Key, sort_key: Key) -> list[dict[str, str]]:
     return [
-        {"AttributeName": partition_key, "KeyType": "HASH"},
-        {"AttributeName": sort_key, "KeyType": "RANGE"},
+        {"AttributeName": partition_key.name, "KeyType": "HASH"},
+        {"AttributeName": sort_key.name, "KeyType": "RANGE"},
     ]
 
 

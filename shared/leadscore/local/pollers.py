@@ -8,9 +8,12 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from moto.sqs import models as sqs_models
 
 from leadscore.alerts import email_text
 from leadscore.local.aws import REGION, LocalResources, MotoAws
@@ -20,12 +23,25 @@ from leadscore.resources import SCORE_QUEUE, STREAM_BATCH_SIZE, STREAM_MAX_RETRI
 
 SQS_RECEIVE_LIMIT = 10
 IDLE_SECONDS = 0.2
+# How long an idle poller's ReceiveMessage waits on moto's server: it returns as soon as a message arrives, so
+# this only bounds how long ``stop`` takes. (Lambda's pollers wait the SQS maximum, 20 s.)
+LONG_POLL_SECONDS = 1
+# Lambda invokes a function synchronously with at most 6 MB of event (the batch closes there).
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+# Below this much of the window left, poll without waiting: moto's long poll can overrun by up to a second.
+SHORT_POLL_TAIL_SECONDS = 2.0
+SHORT_POLL_PAUSE_SECONDS = 0.05
+# Lambda reads each shard of a DynamoDB stream four times a second; no batching window on that mapping.
+STREAM_POLL_SECONDS = 0.25
 
 
 class Poller:
-    """A daemon thread calling ``poll_once`` until stopped; ``poll_once`` returns how much work it did."""
+    """A daemon thread calling ``poll_once`` until stopped; ``poll_once`` returns how much work it did.
+
+    A poller whose ``poll_once`` already waits (a long poll) sets ``idle_seconds`` to 0."""
 
     name = "poller"
+    idle_seconds = IDLE_SECONDS
 
     def __init__(self) -> None:
         self._stop = threading.Event()
@@ -48,66 +64,168 @@ class Poller:
                 self.errors.append(f"{self.name}: {error!r}")
                 print(f"[{self.name}] error: {error!r}", flush=True)
                 busy = 0
+                self._stop.wait(IDLE_SECONDS)
             if busy:
                 self.last_busy = time.monotonic()
-            else:
-                self._stop.wait(IDLE_SECONDS)
+            elif self.idle_seconds:
+                self._stop.wait(self.idle_seconds)
 
     def poll_once(self) -> int:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class BatchRecord:
+    """One score invocation the poller made: how many messages, why the batch closed, how long it took."""
+
+    size: int
+    closed_by: Literal["full", "window", "payload", "stop"]
+    gathered_seconds: float  # from the batch's first message to the invocation
+    invoke_seconds: float
+    failed: int
+
+
+def speed_up_moto_sqs() -> None:
+    """Make moto's SQS (its server runs in this process) cost what SQS costs: nothing per message queued.
+
+    moto 5 computes every queue attribute, the message counts included (a scan of the queue, reading the clock
+    through datetime twice per message), for each message it accepts or hands out, so a send or a receive
+    grows with the messages queued and in flight: with one batch of a thousand in flight a ReceiveMessage took
+    about a second and a SendMessageBatch of ten 0.4 s. Same values, computed cheaply: the clock from
+    ``time.time`` and the retention check from the queue's own setting. Idempotent.
+    """
+    if getattr(sqs_models, "_leadscore_fast", False):
+        return
+    original_unix_time = sqs_models.unix_time  # type: ignore[attr-defined]
+
+    def unix_time(dt: datetime | None = None) -> float:
+        return time.time() if dt is None else float(original_unix_time(dt))
+
+    def unix_time_millis(dt: datetime | None = None) -> float:
+        return unix_time(dt) * 1000.0
+
+    def is_valid(self: sqs_models.SQSBackend, queue_name: str, message: sqs_models.Message) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())  # type: ignore[operator]
+
+    sqs_models.unix_time = unix_time  # type: ignore[attr-defined]
+    sqs_models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_valid  # type: ignore[method-assign]
+    sqs_models._leadscore_fast = True  # type: ignore[attr-defined]
+
+
 class QueuePoller(Poller):
-    """SQS -> score: batches of up to SCORE_QUEUE.batch_size within the batching window, partial failures."""
+    """SQS -> score, as Lambda's SQS event source mapping with ``SCORE_QUEUE``'s settings does it.
+
+    A batch opens when its first message arrives (received by a long poll that returns as soon as there is
+    one), and closes when it holds ``batch_size`` messages, when ``max_batching_window_seconds`` have passed
+    since it opened, or when one more message would take the event past Lambda's 6 MB; a message that does
+    not fit opens the next batch. The function's ``batchItemFailures`` stay on the queue (visible again after
+    the visibility timeout, then the dead-letter queue), the rest are deleted. One batch at a time: a
+    function with a concurrency of one, where Lambda starts with five pollers.
+    """
 
     name = "sqs-poller"
+    idle_seconds = 0
 
-    def __init__(self, aws: MotoAws, local: LocalResources, function: LocalFunction) -> None:
+    def __init__(
+        self,
+        aws: MotoAws,
+        local: LocalResources,
+        function: LocalFunction,
+        *,
+        batch_size: int = SCORE_QUEUE.batch_size,
+        window_seconds: float = SCORE_QUEUE.max_batching_window_seconds,
+    ) -> None:
         super().__init__()
+        speed_up_moto_sqs()
         self._sqs = aws.client("sqs")
         self._local = local
         self._function = function
-        self.batches = 0
+        self.batch_size = batch_size
+        self.window_seconds = window_seconds
+        self._template = sample_event("sqs_batch.json")["Records"][0]
+        self._held: list[dict[str, Any]] = []  # received, did not fit the last batch: they open the next one
+        self.log: list[BatchRecord] = []
+
+    @property
+    def batches(self) -> int:
+        return len(self.log)
 
     def poll_once(self) -> int:
-        messages = self._gather()
-        if not messages:
+        records, opened_at, closed_by = self._gather()
+        if not records:
             return 0
-        template = sample_event("sqs_batch.json")["Records"][0]
-        records = [self._record(template, message) for message in messages]
-        response = self._function.invoke({"Records": records})
-        self.batches += 1
+        gathered = time.monotonic() - opened_at
+        started = time.monotonic()
+        try:
+            response = self._function.invoke({"Records": records})
+        finally:
+            invoked = time.monotonic() - started
         failed = {failure["itemIdentifier"] for failure in (response or {}).get("batchItemFailures", [])}
-        done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), SQS_RECEIVE_LIMIT):
+        self._delete([r["receiptHandle"] for r in records if r["messageId"] not in failed])
+        self.log.append(BatchRecord(len(records), closed_by, gathered, invoked, len(failed)))
+        return len(records)
+
+    def _gather(self) -> tuple[list[dict[str, Any]], float, Literal["full", "window", "payload", "stop"]]:
+        """Receive until the batch is full, its window has passed, or the next message would not fit."""
+        records: list[dict[str, Any]] = []
+        size = 0
+        opened_at = time.monotonic()
+        pending, self._held = self._held, []
+        while True:
+            if not pending:
+                if len(records) >= self.batch_size:
+                    return records, opened_at, "full"
+                if self._stop.is_set():
+                    return records, opened_at, "stop"
+                left = opened_at + self.window_seconds - time.monotonic() if records else None
+                if left is not None and left <= 0:
+                    return records, opened_at, "window"
+                pending = self._receive(self.batch_size - len(records), left)
+                if not pending:
+                    if left is not None and left < SHORT_POLL_TAIL_SECONDS:
+                        self._stop.wait(min(SHORT_POLL_PAUSE_SECONDS, left))
+                    continue
+            message = pending.pop(0)
+            record = self._record(message)
+            record_size = len(json.dumps(record)) + 2
+            if records and size + record_size > MAX_PAYLOAD_BYTES:
+                self._held = [message, *pending]
+                return records, opened_at, "payload"
+            if not records:
+                opened_at = time.monotonic()
+            records.append(record)
+            size += record_size
+
+    def _receive(self, wanted: int, window_left: float | None) -> list[dict[str, Any]]:
+        """One ReceiveMessage: a long poll while no batch is open or plenty of its window is left."""
+        if window_left is None:
+            wait = LONG_POLL_SECONDS
+        elif window_left >= SHORT_POLL_TAIL_SECONDS:
+            wait = min(20, int(window_left) - 1)
+        else:
+            wait = 0
+        messages: list[dict[str, Any]] = self._sqs.receive_message(
+            QueueUrl=self._local.queue_url,
+            MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, wanted),
+            AttributeNames=["All"],
+            WaitTimeSeconds=wait,
+        ).get("Messages", [])
+        return messages
+
+    def _delete(self, receipt_handles: list[str]) -> None:
+        for start in range(0, len(receipt_handles), SQS_RECEIVE_LIMIT):
             self._sqs.delete_message_batch(
                 QueueUrl=self._local.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(done[start : start + SQS_RECEIVE_LIMIT])
+                    {"Id": str(i), "ReceiptHandle": handle}
+                    for i, handle in enumerate(receipt_handles[start : start + SQS_RECEIVE_LIMIT])
                 ],
             )
-        return len(messages)
 
-    def _gather(self) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = []
-        deadline = time.monotonic() + SCORE_QUEUE.max_batching_window_seconds
-        while len(messages) < SCORE_QUEUE.batch_size:
-            received = self._sqs.receive_message(
-                QueueUrl=self._local.queue_url,
-                MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, SCORE_QUEUE.batch_size - len(messages)),
-                AttributeNames=["All"],
-                WaitTimeSeconds=0,
-            ).get("Messages", [])
-            messages += received
-            if not received and (not messages or time.monotonic() >= deadline):
-                break
-            if not received:
-                time.sleep(0.05)
-        return messages
-
-    def _record(self, template: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
-        record = copy.deepcopy(template)
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        record: dict[str, Any] = copy.deepcopy(self._template)
         record.update(
             messageId=message["MessageId"],
             receiptHandle=message["ReceiptHandle"],
@@ -124,6 +242,7 @@ class StreamPoller(Poller):
     """DynamoDB stream -> notify, retrying failed records as Lambda's event source mapping does."""
 
     name = "stream-poller"
+    idle_seconds = STREAM_POLL_SECONDS
 
     def __init__(self, aws: MotoAws, local: LocalResources, function: LocalFunction) -> None:
         super().__init__()
@@ -194,6 +313,7 @@ class OutboxPoller(Poller):
     """What the e-mail subscriber would receive: printed, and one file per message in the outbox folder."""
 
     name = "outbox"
+    idle_seconds = 0
 
     def __init__(
         self, aws: MotoAws, local: LocalResources, folder: Path, echo: Callable[[str], None]
@@ -207,7 +327,9 @@ class OutboxPoller(Poller):
 
     def poll_once(self) -> int:
         messages = self._sqs.receive_message(
-            QueueUrl=self._local.outbox_queue_url, MaxNumberOfMessages=SQS_RECEIVE_LIMIT, WaitTimeSeconds=0
+            QueueUrl=self._local.outbox_queue_url,
+            MaxNumberOfMessages=SQS_RECEIVE_LIMIT,
+            WaitTimeSeconds=LONG_POLL_SECONDS,
         ).get("Messages", [])
         for message in messages:
             notification = json.loads(message["Body"])

@@ -1,0 +1,330 @@
+"""Reading a lead's score, band and stage at any moment from its facts; when the band will next change.
+
+Decay is a pure function of time, so a reading needs no job to have run. Scores only fall while a lead
+is quiet (negative points never fade), so the band and stage can only step down over time: the next
+change is found by bisection over cheap readings that build no explanation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from leadscore.email_kinds import EmailKind, email_kind
+from leadscore.engine.matching import Trigger, TriggerIndex, triggers_of
+from leadscore.engine.model import ExplanationItem, LeadScore
+from leadscore.engine.points import factor, grants, value_at
+from leadscore.engine.state import DAY, LeadState, RuleHits, epoch, moment
+from leadscore.rules import DISQUALIFIED, RuleSet
+from leadscore.rules.conditions import Facts
+from leadscore.rules.model import Dimension, Disqualifier, EngagementRule, FastTrack, FitRule
+
+BAND_CHANGE_HORIZON = timedelta(days=730)
+BAND_CHANGE_PRECISION = 60
+
+
+def score_lead(rules: RuleSet, state: LeadState, at: datetime) -> LeadScore:
+    """The score at ``at``: decay is a pure function of time, so no job needs to have run."""
+    return reading(rules, state, epoch(at)).score(rules, state, at)
+
+
+def next_band_change_at(rules: RuleSet, state: LeadState, after: datetime) -> datetime | None:
+    """When decay (or a fast-track running out) will next change the lead's band or stage; None if never."""
+    start = epoch(after)
+    if rules.fit_decays:
+        return _search(lambda at: reading(rules, state, at, explain=False).position, start)
+    timeline = Timeline(rules, state, Profile.of(rules, state, start))
+    if timeline.settled_after(start):
+        return None
+    return _search(lambda at: timeline.reading(at, explain=False).position, start)
+
+
+def _search(position: Callable[[int], tuple[str, str]], start: int) -> datetime | None:
+    """Bisection for the first moment the position differs from now's, within the horizon."""
+    current = position(start)
+    end = start + int(BAND_CHANGE_HORIZON.total_seconds())
+    if position(end) == current:
+        return None
+    low, high = start, end
+    while high - low > BAND_CHANGE_PRECISION:
+        middle = (low + high) // 2
+        if position(middle) == current:
+            low = middle
+        else:
+            high = middle
+    return moment(high)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Who the lead is and the fit points that earns: the same at every moment unless a fit group decays."""
+
+    facts: Facts
+    fit_parts: tuple[Part, ...]
+    disqualified_by: frozenset[str]
+    fast_tracked_by: frozenset[str]
+
+    @classmethod
+    def of(cls, rules: RuleSet, state: LeadState, at: int) -> Profile:
+        """Cached: a lead's profile changes far less often than it is read."""
+        traits = json.dumps(state.traits, sort_keys=True, default=str)
+        return _profile(rules, traits, state.profile_at, at if rules.fit_decays else None)
+
+    @staticmethod
+    def facts_of(rules: RuleSet, traits: dict[str, Any]) -> Facts:
+        """The undecayed profile of ``traits``, as a condition sees it."""
+        kind: EmailKind = email_kind(traits.get("email"), rules.competitors)
+        facts = Facts(traits=traits, email_kind=kind)
+        fit = sum(rule.points for rule in rules.file.fit if rule.when.holds(facts))
+        return Facts(traits=traits, email_kind=kind, fit=fit)
+
+
+@lru_cache(maxsize=4096)
+def _profile(rules: RuleSet, traits_json: str, profile_at: int | None, at: int | None) -> Profile:
+    traits = json.loads(traits_json)
+    kind = email_kind(traits.get("email"), rules.competitors)
+    facts = Facts(traits=traits, email_kind=kind)
+    parts = tuple(
+        _fit_part(rules, rule, profile_at, at if at is not None else profile_at or 0)
+        for rule in rules.file.fit
+        if rule.when.holds(facts)
+    )
+    facts = Facts(traits=traits, email_kind=kind, fit=sum(part.points for part in parts))
+    return Profile(
+        facts=facts,
+        fit_parts=parts,
+        disqualified_by=_holding(rules.file.disqualifiers, facts),
+        fast_tracked_by=_holding(rules.file.fast_track, facts),
+    )
+
+
+def _holding(rules: Iterable[Disqualifier | FastTrack], facts: Facts) -> frozenset[str]:
+    """The ids of the profile conditions (not event ones) that hold for this profile."""
+    return frozenset(rule.id for rule in rules if not rule.when.about_events and rule.when.holds(facts))
+
+
+def _fit_part(rules: RuleSet, rule: FitRule, profile_at: int | None, at: int) -> Part:
+    """Fit holds while the profile matches; a fit group that decays ages from the last profile update."""
+    group = rules.group(rule.group)
+    age = at - profile_at if profile_at is not None else 0
+    value = rule.points * factor(group, rule.points, age)
+    return Part(rule, group.dimension, round(value, 2), round(rule.points, 2), 1, profile_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One rule's share of a reading; an ExplanationItem only when someone reads the explanation."""
+
+    rule: FitRule | EngagementRule
+    dimension: Dimension
+    points: float
+    earned: float
+    count: int
+    last: int | None
+
+    def item(self) -> ExplanationItem:
+        return ExplanationItem(
+            rule=self.rule.id,
+            description=self.rule.label,
+            group=self.rule.group,
+            dimension=self.dimension,
+            points=self.points,
+            earned=self.earned,
+            decayed=round(self.earned - self.points, 2),
+            count=self.count,
+            last_at=moment(self.last) if self.last is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class Reading:
+    parts: list[Part]
+    fit: float
+    engagement: float
+    total: float
+    band: str
+    stage: str
+    disqualification_reasons: list[str]
+    fast_track_reasons: list[str]
+    fast_track_ids: frozenset[str]
+
+    @property
+    def position(self) -> tuple[str, str]:
+        return self.band, self.stage
+
+    def score(self, rules: RuleSet, state: LeadState, at: datetime, *, explain: bool = True) -> LeadScore:
+        return LeadScore(
+            lead_id=state.lead_id,
+            account_id=state.account_id,
+            score=self.total,
+            fit=self.fit,
+            engagement=self.engagement,
+            band=self.band,
+            stage=self.stage,
+            grade=rules.file.grade.of(self.fit, self.engagement),
+            disqualified=self.band == DISQUALIFIED,
+            disqualification_reasons=self.disqualification_reasons,
+            fast_track_reasons=self.fast_track_reasons,
+            explanation=[part.item() for part in self.parts] if explain else [],
+            profile=dict(state.traits),
+            first_seen=moment(state.first_at) if state.first_at is not None else None,
+            last_activity=moment(state.last_at) if state.last_at is not None else None,
+            rules_version=rules.version,
+            as_of=at,
+        )
+
+
+def reading(
+    rules: RuleSet, state: LeadState, at: int, profile: Profile | None = None, *, explain: bool = True
+) -> Reading:
+    """The score, band and stage at ``at``; ``explain=False`` skips the per-rule parts (for searches)."""
+    return Timeline(rules, state, profile or Profile.of(rules, state, at)).reading(at, explain=explain)
+
+
+class Timeline:
+    """A lead's facts laid out once to be read at many moments: each rule's granted points, each flag's
+    span of time. Reading it is the same arithmetic as :func:`points.value_at`, minus the set-up."""
+
+    def __init__(self, rules: RuleSet, state: LeadState, profile: Profile) -> None:
+        self.rules, self.state, self.profile = rules, state, profile
+        triggers = triggers_of(rules)
+        self.terms = [
+            (rule, rules.group(rule.group), granted_points(hits, rule), hits)
+            for rule, hits in _counted(rules, state, profile, triggers.engagement)
+        ]
+        self.fit = round(sum(part.points for part in profile.fit_parts if part.dimension == "fit"), 2)
+        self.fit_engagement = sum(part.points for part in profile.fit_parts if part.dimension == "engagement")
+        always = float("-inf")
+        self.disqualifiers = [
+            (rule, always if rule.id in profile.disqualified_by else state.disqualified[rule.id])
+            for rule in rules.file.disqualifiers
+            if rule.id in profile.disqualified_by
+            or (rule.id in state.disqualified and _profile_holds(triggers.disqualifiers, rule.id, profile))
+        ]
+        self.fast_tracks = [
+            (rule, always, float("inf"))
+            if rule.id in profile.fast_tracked_by
+            else (rule, state.fast_tracked[rule.id], state.fast_tracked[rule.id] + rule.hold_days * DAY)
+            for rule in rules.file.fast_track
+            if rule.id in profile.fast_tracked_by
+            or (rule.id in state.fast_tracked and _profile_holds(triggers.fast_tracks, rule.id, profile))
+        ]
+
+    def reading(self, at: int, *, explain: bool = True) -> Reading:
+        parts = list(self.profile.fit_parts)
+        engagement = self.fit_engagement
+        for rule, group, granted, hits in self.terms:
+            value, raw, count = value_at(granted, hits, group, at)
+            if count:
+                points = round(value, 2)
+                engagement += points
+                if explain:
+                    parts.append(Part(rule, "engagement", points, round(raw, 2), count, _last(hits, at)))
+        engagement = round(engagement, 2)
+        total = round(self.fit + engagement, 2)
+        disqualifications = [rule.reason for rule, since in self.disqualifiers if since <= at]
+        fast_tracks = [rule for rule, start, end in self.fast_tracks if start <= at < end]
+        rules = self.rules
+        band = _band(
+            rules,
+            self.state.band,
+            total,
+            bool(disqualifications),
+            [rules.fast_track_band(r) for r in fast_tracks],
+        )
+        return Reading(
+            parts=parts if explain else [],
+            fit=self.fit,
+            engagement=engagement,
+            total=total,
+            band=band,
+            stage=_stage(rules, self.state, band, bool(fast_tracks), at),
+            disqualification_reasons=disqualifications,
+            fast_track_reasons=[rule.reason for rule in fast_tracks],
+            fast_track_ids=frozenset(rule.id for rule in fast_tracks),
+        )
+
+    def settled_after(self, at: int) -> bool:
+        """Whether nothing can change the band or stage after ``at``: the lead sits in the lowest band
+        as a plain lead (or is disqualified) with no flag dated later and nothing left to decay away."""
+        state, rules = self.state, self.rules
+        later = [time for time in (*state.disqualified.values(), *state.fast_tracked.values()) if time > at]
+        if later or (state.sales_accepted_at is not None and state.sales_accepted_at > at):
+            return False
+        if any(end != float("inf") and end > at for _, _, end in self.fast_tracks):
+            return False
+        lowest = rules.bands[0].name
+        return (state.band, state.stage) in ((lowest, "lead"), (DISQUALIFIED, DISQUALIFIED))
+
+
+def granted_points(hits: RuleHits, rule: EngagementRule) -> tuple[tuple[int, float], ...]:
+    return tuple(
+        (time, give) for (time, _), give in grants(hits.facts, rule.points, rule.effective_limit) if give != 0
+    )
+
+
+def _counted(
+    rules: RuleSet, state: LeadState, profile: Profile, index: TriggerIndex
+) -> Iterable[tuple[EngagementRule, RuleHits]]:
+    """The engagement rules with facts whose profile part (if any) holds now, in the rule file's order."""
+    for rule in _engagement_rules(rules):
+        hits = state.hits.get(rule.id)
+        if hits is not None and index.by_rule[rule.id].profile_holds(profile.facts):
+            yield rule, hits
+
+
+@lru_cache(maxsize=16)
+def _engagement_rules(rules: RuleSet) -> tuple[EngagementRule, ...]:
+    return tuple(rules.file.engagement)
+
+
+def _profile_holds(index: TriggerIndex, rule_id: str, profile: Profile) -> bool:
+    trigger: Trigger | None = index.by_rule.get(rule_id)
+    return trigger is None or trigger.profile_holds(profile.facts)
+
+
+def _last(hits: RuleHits, at: int) -> int | None:
+    times = [time for time, _ in hits.facts if time <= at]
+    if times:
+        return max(times)
+    return hits.folded_at if hits.folded_at is not None and hits.folded_at <= at else None
+
+
+def _band(rules: RuleSet, previous: str | None, score: float, disqualified: bool, held: list[str]) -> str:
+    """Enter a band at its ``enter`` points; leave it only below its ``exit`` (hysteresis)."""
+    if disqualified:
+        return DISQUALIFIED
+    bands = rules.bands
+    entered = max(
+        index
+        for index, band in enumerate(bands)
+        if index == 0 or (band.enter is not None and score >= band.enter)
+    )
+    rank = max(rules.band_rank.get(previous or "", 0), 0)
+    if entered >= rank:
+        rank = entered
+    else:
+        while rank > 0 and score < (bands[rank].leave_below or 0.0):
+            rank -= 1
+    rank = max([rank, *(rules.band_rank[name] for name in held)])
+    return bands[rank].name
+
+
+def _stage(rules: RuleSet, state: LeadState, band: str, fast_tracked: bool, at: int) -> str:
+    stages = rules.file.stages
+    if band == DISQUALIFIED:
+        return DISQUALIFIED
+    if state.sales_accepted_at is not None and state.sales_accepted_at <= at:
+        return "sql"
+    rank = rules.band_rank[band]
+    if rank >= rules.band_rank[stages.mql.band] or fast_tracked:
+        return "mql"
+    if state.stage in ("mql", "recycled") and stages.recycle is not None:
+        return (
+            "recycled" if rank < rules.band_rank[stages.recycle.below] or state.stage == "recycled" else "mql"
+        )
+    return "mql" if state.stage == "mql" else "lead"

@@ -1,0 +1,228 @@
+"""Recording events into a lead's state: the facts each message leaves, joined in any order.
+
+Every change here is a join (a set union, a min, a max, a newest-wins register with ties broken by
+value), so the state after a set of messages does not depend on how they were batched, ordered or
+duplicated. Two explicit bounds keep the state small:
+
+- ``LATE_ARRIVAL``: an event dated more than this before the service received it earns no engagement
+  points and raises no flag (it still updates the profile and the activity times);
+- ``FOLD_AFTER``: whole weeks of facts older than this before the evaluation fold into one value per
+  rule. It is the queue's retention plus ``LATE_ARRIVAL``, so no message that can still be delivered
+  (a retry, a redelivery, a dead-letter redrive) falls in a folded week; one that somehow does is
+  ignored, the same online and offline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from leadscore.email_kinds import email_domain, email_kind
+from leadscore.engine.matching import TriggerIndex, triggers_of
+from leadscore.engine.points import repeat_hits, tidy
+from leadscore.engine.reading import Profile
+from leadscore.engine.state import DAY, Fact, LeadState, RuleHits, epoch, tag
+from leadscore.events import Event
+from leadscore.rules import RuleSet
+from leadscore.rules.conditions import Facts
+from leadscore.rules.model import EngagementRule
+
+LATE_ARRIVAL = 7 * DAY
+QUEUE_RETENTION = 14 * DAY
+FOLD_AFTER = QUEUE_RETENTION + LATE_ARRIVAL
+
+
+def record_events(rules: RuleSet, state: LeadState, events: Sequence[Event], at: int) -> LeadState:
+    """The state joined with ``events``; the same object when they add nothing (all seen before)."""
+    changes: dict[str, Any] = {}
+    traits, trait_times = dict(state.traits), dict(state.trait_times)
+    group = (state.group_at, state.group_id)
+    first, last = state.first_at, state.last_at
+    for event in events:
+        time = epoch(event.timestamp)
+        first = time if first is None else min(first, time)
+        last = time if last is None else max(last, time)
+        if event.kind == "identify":
+            _merge_traits(rules, traits, trait_times, event.traits, time)
+        elif event.kind == "group" and event.group_id:
+            group = max(group, (time, event.group_id), key=_register)
+            company = {f"company.{key}": value for key, value in event.traits.items()}
+            _merge_traits(rules, traits, trait_times, company, time)
+    if traits != state.traits or trait_times != state.trait_times:
+        changes.update(traits=traits, trait_times=trait_times)
+    if group != (state.group_at, state.group_id):
+        changes.update(group_at=group[0], group_id=group[1])
+    if (first, last) != (state.first_at, state.last_at):
+        changes.update(first_at=first, last_at=last)
+
+    folded_until = max(state.folded_until, at - FOLD_AFTER)
+    scoring = [event for event in events if _scores(event, folded_until)]
+    profile = _LazyProfile(rules, traits)
+    triggers = triggers_of(rules)
+    changes.update(_record_flags(state, scoring, profile, triggers.disqualifiers, triggers.fast_tracks))
+    accepted = _matching(scoring, profile, triggers.sales_accepted)
+    if accepted:
+        earliest = min(time for _, time, _ in accepted)
+        if state.sales_accepted_at is None or earliest < state.sales_accepted_at:
+            changes["sales_accepted_at"] = earliest
+    changes.update(
+        _record_hits(
+            rules, state, scoring, profile=profile, index=triggers.engagement, folded_until=folded_until
+        )
+    )
+    if not changes:
+        return state
+    if folded_until != state.folded_until:
+        changes["folded_until"] = folded_until
+    updated = state.model_copy(update=changes)
+    account = account_of(rules, updated)
+    return updated if account == updated.account_id else updated.model_copy(update={"account_id": account})
+
+
+def _scores(event: Event, folded_until: int) -> bool:
+    """Whether an event may earn engagement points: received in time, and not older than the fold
+    horizon (which no deliverable message is: see FOLD_AFTER)."""
+    time = epoch(event.timestamp)
+    late = event.received_at is not None and time < epoch(event.received_at) - LATE_ARRIVAL
+    return not late and time >= folded_until
+
+
+def account_of(rules: RuleSet, state: LeadState) -> str | None:
+    """The group call's id, else the domain of a business address; free-mail leads do not roll up."""
+    if state.group_id:
+        return state.group_id
+    email = state.traits.get("email")
+    if email_kind(email, rules.competitors) == "business":
+        return email_domain(email)
+    return None
+
+
+def _register(entry: tuple[int | None, Any]) -> tuple[int, str]:
+    """Newest wins; at the same second the larger value wins, so arrival order never decides."""
+    time, value = entry
+    return (-1 if time is None else time, json.dumps(value, sort_keys=True, default=str))
+
+
+def _merge_traits(
+    rules: RuleSet, traits: dict[str, Any], times: dict[str, int], incoming: dict[str, Any], time: int
+) -> None:
+    """Keep the traits the rules read, each a newest-wins register."""
+    for name, value in incoming.items():
+        if name.split(".")[0] not in rules.profile_traits and name not in rules.profile_traits:
+            continue
+        if name not in times or _register((time, value)) > _register((times[name], traits[name])):
+            traits[name] = value
+            times[name] = time
+
+
+class _LazyProfile:
+    """The profile as an unsplittable condition sees it while recording; computed only if one asks."""
+
+    def __init__(self, rules: RuleSet, traits: dict[str, Any]) -> None:
+        self._rules, self._traits = rules, traits
+        self._facts: Facts | None = None
+
+    def with_event(self, event: Event) -> Facts:
+        if self._facts is None:
+            self._facts = Profile.facts_of(self._rules, self._traits)
+        profile = self._facts
+        return Facts(traits=profile.traits, email_kind=profile.email_kind, fit=profile.fit, event=event)
+
+
+def _matching(
+    events: Iterable[Event], profile: _LazyProfile, index: TriggerIndex
+) -> list[tuple[str, int, int]]:
+    """(rule id, time, tag) for each event that the event part of a trigger holds for."""
+    found = []
+    for event in events:
+        bare: Facts | None = None
+        for trigger in index.candidates(event):
+            if trigger.whole:
+                facts = profile.with_event(event)
+            else:
+                bare = bare or Facts(traits={}, email_kind="missing", event=event)
+                facts = bare
+            if trigger.on_event.holds(facts):
+                found.append((trigger.rule_id, epoch(event.timestamp), tag(event.message_id)))
+    return found
+
+
+def _record_flags(
+    state: LeadState,
+    events: Sequence[Event],
+    profile: _LazyProfile,
+    disqualifiers: TriggerIndex,
+    fast_tracks: TriggerIndex,
+) -> dict[str, Any]:
+    """Disqualifiers keep their earliest time, fast-tracks their latest."""
+    changes: dict[str, Any] = {}
+    disqualified = dict(state.disqualified)
+    for rule_id, time, _ in _matching(events, profile, disqualifiers):
+        disqualified[rule_id] = min(time, disqualified.get(rule_id, time))
+    if disqualified != state.disqualified:
+        changes["disqualified"] = disqualified
+    fast_tracked = dict(state.fast_tracked)
+    for rule_id, time, _ in _matching(events, profile, fast_tracks):
+        fast_tracked[rule_id] = max(time, fast_tracked.get(rule_id, time))
+    if fast_tracked != state.fast_tracked:
+        changes["fast_tracked"] = fast_tracked
+    return changes
+
+
+def _record_hits(
+    rules: RuleSet,
+    state: LeadState,
+    events: Sequence[Event],
+    *,
+    profile: _LazyProfile,
+    index: TriggerIndex,
+    folded_until: int,
+) -> dict[str, Any]:
+    """Add each matching event's fact to its rule's set; tidy only the rules that gained a fact."""
+    fresh: dict[str, set[Fact]] = {}
+    for rule_id, time, fact_tag in _matching(events, profile, index):
+        fresh.setdefault(rule_id, set()).add((time, fact_tag))
+    hits = dict(state.hits)
+    occurrences = dict(state.occurrences)
+    for rule_id, matched in fresh.items():
+        rule = rules.engagement_by_id[rule_id]
+        current = hits.get(rule_id, RuleHits())
+        counted = matched if rule.repeat is None else _streaks(rule, matched, occurrences, folded_until)
+        if counted <= set(current.facts):
+            continue
+        merged = RuleHits(
+            facts=tuple(sorted(set(current.facts) | counted)),
+            folded_count=current.folded_count,
+            folded_raw=current.folded_raw,
+            folded_value=current.folded_value,
+            folded_at=current.folded_at,
+        )
+        tidied = tidy(merged, rule, rules.group(rule.group), folded_until)
+        if tidied.facts or tidied.folded_count:
+            hits[rule_id] = tidied
+        else:
+            hits.pop(rule_id, None)
+    changes: dict[str, Any] = {}
+    if hits != state.hits:
+        changes["hits"] = hits
+    if occurrences != state.occurrences:
+        changes["occurrences"] = occurrences
+    return changes
+
+
+def _streaks(
+    rule: EngagementRule, matched: set[Fact], occurrences: dict[str, tuple[Fact, ...]], folded_until: int
+) -> set[Fact]:
+    """A repeat rule's facts: the occurrences that complete a streak (``occurrences`` is updated)."""
+    assert rule.repeat is not None
+    known = set(occurrences.get(rule.id, ()))
+    if matched <= known:
+        return set()
+    within = rule.repeat.within_days * DAY
+    occurred = sorted(known | matched)
+    # Kept back to the fold horizon and one window more, so a late event still completes a streak.
+    occurrences[rule.id] = tuple(fact for fact in occurred if fact[0] >= folded_until - within)
+    # A streak that ended before the fold horizon was counted (or folded) when it happened.
+    derived = repeat_hits(occurred, rule.repeat.at_least, within)
+    return {fact for fact in derived if fact[0] >= folded_until}
