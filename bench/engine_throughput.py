@@ -69,7 +69,9 @@ def run() -> None:
 
     evaluate_rate = events / best_seconds(evaluate_all)
     path_rate = events / best_seconds(score_path)
-    print(f"engine on the reference workload ({events:,} events, batches of {BATCH}, one core, best of {REPEATS})")
+    print(
+        f"engine on the reference workload ({events:,} events, batches of {BATCH}, one core, best of {REPEATS})"
+    )
     print(_line("evaluate", evaluate_rate, TARGET_EVALUATE))
     print(_line("score path in CPU", path_rate, TARGET_SCORE_PATH))
     print("  (score path: decode item, evaluate, next band change, encode item; no AWS call)")
@@ -78,8 +80,6 @@ def run() -> None:
 def _line(name: str, rate: float, target: int) -> str:
     verdict = "meets" if rate >= target else "MISSES"
     return f"  {name:<20} {rate:>9,.0f} events/s   target {target:,}: {verdict}"
-
-
 
 
 if __name__ == "__main__":

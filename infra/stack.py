@@ -84,7 +84,10 @@ class LeadScoringStack(Stack):
             "WriteKeysSecretName": (keys.write.secret_name, 'The write key for trackers, as {"key": ...}'),
             "ReadKeysSecretName": (keys.read.secret_name, 'The read key for look-ups, as {"key": ...}'),
             "TableName": (leads.table.table_name, "One item per lead"),
-            "ArchiveBucketName": (archive.bucket.bucket_name, "Every accepted request, as received"),
+            "ArchiveBucketName": (
+                archive.bucket.bucket_name,
+                "Every accepted event, one object per SQS batch",
+            ),
             "DeadLetterQueueUrl": (queue.dead_letters.queue_url, "Events that failed scoring three times"),
             "AlertFailuresQueueUrl": (alerts.stream_failures.queue_url, "Stream records notify failed on"),
         }

@@ -132,7 +132,7 @@ SCORE_QUEUE = QueueSpec(
 )
 
 ARCHIVE_BUCKET_LOCAL_NAME = f"{SERVICE}-archive"
-# Raw requests are archived under this key prefix; collect may only put objects there.
+# Raw SQS batches are archived under this key prefix; score may only put objects there.
 ARCHIVE_PREFIX = "raw/"
 ALERT_TOPIC_LOCAL_NAME = f"{SERVICE}-alerts"
 # One secret per kind of key, so a function can read only the keys it checks. Each holds
@@ -147,7 +147,7 @@ DECAY_SCHEDULE_LOCAL_SECONDS = 60
 FUNCTIONS = {
     "collect": FunctionSpec(
         name="collect",
-        description="Accepts Segment-compatible tracking calls, archives them and queues them for scoring",
+        description="Accepts Segment-compatible tracking calls and queues them for scoring",
         memory_mb=512,
         timeout_seconds=10,
         env=(ENV_QUEUE_URL, ENV_WRITE_KEYS_SECRET),

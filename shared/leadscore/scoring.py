@@ -9,7 +9,7 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from leadscore.engine import evaluate, next_band_change_at
+from leadscore.engine import evaluate
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
 from leadscore.ports import LeadRepository
@@ -128,9 +128,7 @@ def evaluated_record(
         state=evaluation.state,
         summary=LeadSummary.of(evaluation.headline),
         signals=evaluation.signals,
-        decay_due_at=decay_due(
-            record.decay_due_at if record else None, next_band_change_at(rules, evaluation.state, now), now
-        ),
+        decay_due_at=decay_due(record.decay_due_at if record else None, evaluation.next_band_change(), now),
     )
 
 

@@ -102,8 +102,27 @@ deliveries = st.lists(
 )
 
 
+@st.composite
+def pricing_views(draw: st.DrawFn) -> Event:
+    """Many views of one page within three days: repeat rules keep only a thinned set of them."""
+    minute = draw(st.integers(0, 60 * 24 * 3))
+    return Event(
+        message_id=draw(st.uuids()).hex,
+        lead_id=LEAD,
+        kind="page",
+        properties={"path": "/pricing"},
+        timestamp=START + timedelta(minutes=minute),
+        received_at=START + timedelta(minutes=minute),
+    )
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(deliveries, st.randoms(use_true_random=False), st.integers(1, 8), st.integers(0, 24 * 40))
+@given(
+    st.one_of(deliveries, st.lists(pricing_views(), min_size=10, max_size=60)),
+    st.randoms(use_true_random=False),
+    st.integers(1, 8),
+    st.integers(0, 24 * 40),
+)
 def test_any_batching_order_and_duplication_scores_as_the_offline_engine(
     messages: list[Event], rng: random.Random, batch_size: int, hours_later: int
 ) -> None:

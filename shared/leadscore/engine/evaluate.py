@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cached_property
 
 from leadscore.engine.model import LeadScore, Signal
-from leadscore.engine.reading import Reading, reading
+from leadscore.engine.reading import Profile, Reading, Timeline, next_band_change_at
 from leadscore.engine.record import record_events
 from leadscore.engine.signals import raise_signals
 from leadscore.engine.state import LeadState, epoch
@@ -23,18 +23,24 @@ class Evaluation:
     state: LeadState
     signals: list[Signal]
     reading: Reading
-    rules: RuleSet
+    timeline: Timeline
     at: datetime
 
     @cached_property
     def score(self) -> LeadScore:
         """With the explanation, rule by rule."""
-        return self.reading.score(self.rules, self.state, self.at)
+        return self.reading.score(self.timeline.rules, self.state, self.at)
 
     @cached_property
     def headline(self) -> LeadScore:
         """The figures without the explanation: what a stored summary needs."""
-        return self.reading.score(self.rules, self.state, self.at, explain=False)
+        return self.reading.score(self.timeline.rules, self.state, self.at, explain=False)
+
+    def next_band_change(self) -> datetime | None:
+        """:func:`next_band_change_at` for the new state, from the facts this evaluation laid out."""
+        if self.timeline.rules.fit_decays:
+            return next_band_change_at(self.timeline.rules, self.state, self.at)
+        return self.timeline.next_change(epoch(self.at), since=self.reading.position)
 
 
 def evaluate(rules: RuleSet, state: LeadState | None, events: Sequence[Event], at: datetime) -> Evaluation:
@@ -49,15 +55,19 @@ def evaluate(rules: RuleSet, state: LeadState | None, events: Sequence[Event], a
         state = LeadState(lead_id=events[0].lead_id)
     now = epoch(at)
     recorded = record_events(rules, state, events, now)
-    previous = reading(rules, state, now, explain=False) if state.band is not None else None
-    if previous is not None:
-        # Decay first: the band and stage the lead had just before these events, read now.
-        recorded = recorded.model_copy(update={"band": previous.band, "stage": previous.stage})
-    current = reading(rules, recorded, now)
+    before = _timeline(rules, state, now) if state.band is not None else None
+    # Decay first: the band and stage the lead had just before these events, read now.
+    previous = before.reading(now, explain=False) if before is not None else None
+    timeline = before if before is not None and recorded is state else _timeline(rules, recorded, now)
+    current = timeline.reading(now, since=previous.position if previous else (None, recorded.stage))
     signals, sharp_rise_at = raise_signals(
         rules, recorded, previous, current, now, scored_new_hits=recorded.hits is not state.hits
     )
     updates = {"band": current.band, "stage": current.stage, "sharp_rise_at": sharp_rise_at}
     if any(getattr(recorded, name) != value for name, value in updates.items()):
         recorded = recorded.model_copy(update=updates)
-    return Evaluation(state=recorded, signals=signals, reading=current, rules=rules, at=at)
+    return Evaluation(state=recorded, signals=signals, reading=current, timeline=timeline, at=at)
+
+
+def _timeline(rules: RuleSet, state: LeadState, now: int) -> Timeline:
+    return Timeline(rules, state, Profile.of(rules, state, now))

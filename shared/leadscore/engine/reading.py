@@ -37,10 +37,7 @@ def next_band_change_at(rules: RuleSet, state: LeadState, after: datetime) -> da
     start = epoch(after)
     if rules.fit_decays:
         return _search(lambda at: reading(rules, state, at, explain=False).position, start)
-    timeline = Timeline(rules, state, Profile.of(rules, state, start))
-    if timeline.settled_after(start):
-        return None
-    return _search(lambda at: timeline.reading(at, explain=False).position, start)
+    return Timeline(rules, state, Profile.of(rules, state, start)).next_change(start)
 
 
 def _search(position: Callable[[int], tuple[str, str]], start: int) -> datetime | None:
@@ -214,7 +211,11 @@ class Timeline:
             or (rule.id in state.fast_tracked and _profile_holds(triggers.fast_tracks, rule.id, profile))
         ]
 
-    def reading(self, at: int, *, explain: bool = True) -> Reading:
+    def reading(
+        self, at: int, *, since: tuple[str | None, str] | None = None, explain: bool = True
+    ) -> Reading:
+        """The reading at ``at`` for a lead that was in ``since`` (band, stage): the state's by default."""
+        band_before, stage_before = since or (self.state.band, self.state.stage)
         parts = list(self.profile.fit_parts)
         engagement = self.fit_engagement
         for rule, group, granted, hits in self.terms:
@@ -226,12 +227,12 @@ class Timeline:
                     parts.append(Part(rule, "engagement", points, round(raw, 2), count, _last(hits, at)))
         engagement = round(engagement, 2)
         total = round(self.fit + engagement, 2)
-        disqualifications = [rule.reason for rule, since in self.disqualifiers if since <= at]
+        disqualifications = [rule.reason for rule, start in self.disqualifiers if start <= at]
         fast_tracks = [rule for rule, start, end in self.fast_tracks if start <= at < end]
         rules = self.rules
         band = _band(
             rules,
-            self.state.band,
+            band_before,
             total,
             bool(disqualifications),
             [rules.fast_track_band(r) for r in fast_tracks],
@@ -242,13 +243,27 @@ class Timeline:
             engagement=engagement,
             total=total,
             band=band,
-            stage=_stage(rules, self.state, band, bool(fast_tracks), at),
+            stage=_stage(
+                rules,
+                band,
+                previous=stage_before,
+                sales_accepted_at=self.state.sales_accepted_at,
+                fast_tracked=bool(fast_tracks),
+                at=at,
+            ),
             disqualification_reasons=disqualifications,
             fast_track_reasons=[rule.reason for rule in fast_tracks],
             fast_track_ids=frozenset(rule.id for rule in fast_tracks),
         )
 
-    def settled_after(self, at: int) -> bool:
+    def next_change(self, start: int, since: tuple[str, str] | None = None) -> datetime | None:
+        """When the band or stage of a lead in ``since`` at ``start`` will change by decay alone."""
+        position = since or (self.state.band, self.state.stage)
+        if self._settled_after(start, position):
+            return None
+        return _search(lambda at: self.reading(at, since=position, explain=False).position, start)
+
+    def _settled_after(self, at: int, position: tuple[str | None, str]) -> bool:
         """Whether nothing can change the band or stage after ``at``: the lead sits in the lowest band
         as a plain lead (or is disqualified) with no flag dated later and nothing left to decay away."""
         state, rules = self.state, self.rules
@@ -257,8 +272,7 @@ class Timeline:
             return False
         if any(end != float("inf") and end > at for _, _, end in self.fast_tracks):
             return False
-        lowest = rules.bands[0].name
-        return (state.band, state.stage) in ((lowest, "lead"), (DISQUALIFIED, DISQUALIFIED))
+        return position in ((rules.bands[0].name, "lead"), (DISQUALIFIED, DISQUALIFIED))
 
 
 def granted_points(hits: RuleHits, rule: EngagementRule) -> tuple[tuple[int, float], ...]:
@@ -314,17 +328,17 @@ def _band(rules: RuleSet, previous: str | None, score: float, disqualified: bool
     return bands[rank].name
 
 
-def _stage(rules: RuleSet, state: LeadState, band: str, fast_tracked: bool, at: int) -> str:
+def _stage(
+    rules: RuleSet, band: str, *, previous: str, sales_accepted_at: int | None, fast_tracked: bool, at: int
+) -> str:
     stages = rules.file.stages
     if band == DISQUALIFIED:
         return DISQUALIFIED
-    if state.sales_accepted_at is not None and state.sales_accepted_at <= at:
+    if sales_accepted_at is not None and sales_accepted_at <= at:
         return "sql"
     rank = rules.band_rank[band]
     if rank >= rules.band_rank[stages.mql.band] or fast_tracked:
         return "mql"
-    if state.stage in ("mql", "recycled") and stages.recycle is not None:
-        return (
-            "recycled" if rank < rules.band_rank[stages.recycle.below] or state.stage == "recycled" else "mql"
-        )
-    return "mql" if state.stage == "mql" else "lead"
+    if previous in ("mql", "recycled") and stages.recycle is not None:
+        return "recycled" if rank < rules.band_rank[stages.recycle.below] or previous == "recycled" else "mql"
+    return "mql" if previous == "mql" else "lead"

@@ -221,8 +221,25 @@ def _streaks(
         return set()
     within = rule.repeat.within_days * DAY
     occurred = sorted(known | matched)
-    # Kept back to the fold horizon and one window more, so a late event still completes a streak.
-    occurrences[rule.id] = tuple(fact for fact in occurred if fact[0] >= folded_until - within)
     # A streak that ended before the fold horizon was counted (or folded) when it happened.
     derived = repeat_hits(occurred, rule.repeat.at_least, within)
+    # Kept back to the fold horizon and one window more, so a late event still completes a streak.
+    kept = [fact for fact in occurred if fact[0] >= folded_until - within]
+    occurrences[rule.id] = _thinned(kept, rule.repeat.at_least, int(min(DAY, within)))
     return {fact for fact in derived if fact[0] >= folded_until}
+
+
+def _thinned(occurred: list[Fact], at_least: int, bucket: int) -> tuple[Fact, ...]:
+    """The first and last ``at_least`` occurrences of each ``bucket`` (at most a window) of time.
+
+    Every window then holds at least ``at_least`` kept occurrences wherever it held that many, so every
+    streak a new or late event completes is still found; an occurrence dropped from the middle of a
+    bucket completed its own streak when it was recorded, so its fact is already counted.
+    """
+    by_bucket: dict[int, list[Fact]] = {}
+    for fact in occurred:
+        by_bucket.setdefault(fact[0] // bucket, []).append(fact)
+    kept: list[Fact] = []
+    for facts in by_bucket.values():
+        kept += facts if len(facts) <= 2 * at_least else facts[:at_least] + facts[-at_least:]
+    return tuple(kept)
