@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("engine_throughput", "storage_cost", "handler_init", "speed_to_lead")
+BENCHMARKS = ("engine_throughput", "storage_cost", "decay_scan", "handler_init", "speed_to_lead")
 BENCH_DIR = Path(__file__).resolve().parent
 
 

@@ -47,8 +47,10 @@ def _templates(rules: RuleSet) -> dict[str, LeadRecord]:
     due = _template(rules, warm, NOW - timedelta(days=30))
     later = _template(rules, warm, NOW - timedelta(hours=1))
     cold = _template(rules, [("page", "", {"properties": {"path": "/blog"}})], NOW - timedelta(hours=1))
-    assert due.decay_due_at is not None and due.decay_due_at <= NOW, due.decay_due_at
-    assert later.decay_due_at is not None and later.decay_due_at > NOW
+    assert due.decay_due_at is not None, "a lead warm a month ago must be in the decay index"
+    assert due.decay_due_at <= NOW, due.decay_due_at
+    assert later.decay_due_at is not None, "a lead warm now must be in the decay index"
+    assert later.decay_due_at > NOW, later.decay_due_at
     assert cold.decay_due_at is None
     return {"due": due, "later": later, "cold": cold}
 
@@ -79,7 +81,8 @@ def measure(leads: int, due: int, rules: RuleSet, templates: dict[str, LeadRecor
         )
         reading = meter.reading()
     table = reading.table(LEADS_TABLE.local_name)
-    assert run.visited == due and run.band_changes == due, run
+    assert run.visited == due, run
+    assert run.band_changes == due, run
     return {
         "requests": sum(table.requests.values()),
         "queries": table.requests["Query"],
