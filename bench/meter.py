@@ -586,7 +586,10 @@ class Meter:
         for (action, table, key, old), written in zip(targets, items, strict=True):
             if self._image_key(table, key) in unprocessed:
                 continue
-            if error is not None or action == "ConditionCheck":
+            if action == "ConditionCheck":  # a transaction's check bills like a write of the item, unchanged
+                self._totals(table).write_units += factor * write_units(item_size(old))
+                continue
+            if error is not None:
                 self._bill_write(table, key, old, old, factor=factor, succeeded=False)
                 continue
             if action == "PutItem":

@@ -47,7 +47,9 @@ SQS_REQUEST = Price(
     "SQS standard queue request (each 64 KB chunk of a payload is one request)",
     "https://aws.amazon.com/sqs/pricing/",
 )
-S3_PUT = Price(0.005, 1_000, "S3 Standard PUT, COPY, POST or LIST request", "https://aws.amazon.com/s3/pricing/")
+S3_PUT = Price(
+    0.005, 1_000, "S3 Standard PUT, COPY, POST or LIST request", "https://aws.amazon.com/s3/pricing/"
+)
 S3_GET = Price(0.0004, 1_000, "S3 Standard GET or SELECT request", "https://aws.amazon.com/s3/pricing/")
 DYNAMODB_WRITE_UNIT = Price(
     0.625,

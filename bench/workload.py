@@ -119,15 +119,15 @@ def reference_workload(
     rng = random.Random(seed)
     people = [_person(rng, number) for number in range(leads)]
     weights = [(rank + 1) ** -ZIPF_EXPONENT for rank in range(leads)]
-    first_hour = _hour(rng, people, weights, start, events_per_hour, identified=set())
+    first_hour = _hour(rng, people, weights, start=start, events=events_per_hour, identified=set())
     seen = {message["userId"] for message in first_hour}
     known = [index for index, lead in enumerate(people) if lead.user_id in seen]
     second_hour = _hour(
         rng,
         [people[index] for index in known],
         [weights[index] for index in known],
-        start + HOUR,
-        events_per_hour,
+        start=start + HOUR,
+        events=events_per_hour,
         identified=seen,
     )
     return Workload(start=start, new_leads=first_hour, known_leads=second_hour)
@@ -153,6 +153,7 @@ def _hour(
     rng: random.Random,
     people: list[_Lead],
     weights: list[float],
+    *,
     start: datetime,
     events: int,
     identified: set[str],

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -44,7 +45,9 @@ idempotency = IdempotencyConfig(
 rules = load_rules(os.environ.get("RULES_PATH") or DEFAULT_RULES_FILE)
 
 
-@idempotent_function(data_keyword_argument="record", config=idempotency, persistence_store=persistence)
+@idempotent_function(  # type: ignore[untyped-decorator]
+    data_keyword_argument="record", config=idempotency, persistence_store=persistence
+)
 def score_record(record: SQSRecord) -> dict[str, Any]:
     event = Event.model_validate_json(record.body)
     key = {"lead_id": {"S": event.lead_id}}
@@ -70,7 +73,7 @@ def score_record(record: SQSRecord) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=score_record, processor=processor, context=context
