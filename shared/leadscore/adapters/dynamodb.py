@@ -81,9 +81,7 @@ class StoredLead(BaseModel):
             gr=summary.grade,
             rv=summary.rules_version,
             at=int(summary.as_of.timestamp()),
-            sig=json.dumps([s.model_dump(mode="json", exclude_none=True) for s in record.signals])
-            if record.signals
-            else None,
+            sig=_signals_out(record.signals) if record.signals else None,
             acct=record.state.account_id,
             dsh=decay_shard(record.lead_id) if due is not None else None,
             due=int(due.timestamp()) if due is not None else None,
@@ -107,7 +105,7 @@ class StoredLead(BaseModel):
                 rules_version=self.rv,
                 as_of=datetime.fromtimestamp(self.at, UTC),
             ),
-            signals=[Signal.model_validate(raw) for raw in json.loads(self.sig)] if self.sig else [],
+            signals=_signals_in(self.sig, lead_id) if self.sig else [],
             decay_due_at=datetime.fromtimestamp(self.due, UTC) if self.due is not None else None,
         )
 
@@ -133,6 +131,21 @@ class StoredLead(BaseModel):
             # A Lambda event (the stream) carries binary values base64-encoded; boto3 gives bytes.
             values[name] = base64.b64decode(raw) if kind == "B" and isinstance(raw, str) else raw
         return cls.model_validate(values)
+
+
+def _signals_out(signals: list[Signal]) -> str:
+    """``[kind, at, band, points, reasons]`` each: the id is the lead, the kind and the time."""
+    rows = [[s.kind, int(s.at.timestamp()), s.band, s.points, s.reasons] for s in signals]
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def _signals_in(text: str, lead_id: str) -> list[Signal]:
+    signals = []
+    for kind, at, band, points, reasons in json.loads(text):
+        moment = datetime.fromtimestamp(at, UTC)
+        signal_id = Signal.id_for(lead_id, kind, moment)
+        signals.append(Signal(id=signal_id, kind=kind, at=moment, band=band, points=points, reasons=reasons))
+    return signals
 
 
 def decay_shard(lead_id: str) -> str:

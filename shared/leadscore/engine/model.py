@@ -53,6 +53,11 @@ class Signal(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    @staticmethod
+    def id_for(lead_id: str, kind: SignalKind, at: datetime) -> str:
+        """Deterministic: the same evaluation raises the same id, so an alert is sent once."""
+        return f"{lead_id}:{kind}:{int(at.timestamp())}"
+
     id: str
     kind: SignalKind
     at: datetime

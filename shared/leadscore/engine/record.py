@@ -189,10 +189,11 @@ def _record_hits(
         rule = rules.engagement_by_id[rule_id]
         current = hits.get(rule_id, RuleHits())
         counted = matched if rule.repeat is None else _streaks(rule, matched, occurrences, folded_until)
-        if counted <= set(current.facts):
+        facts = _joined(current.facts, counted)
+        if facts == current.facts:
             continue
         merged = RuleHits(
-            facts=tuple(sorted(set(current.facts) | counted)),
+            facts=facts,
             folded_count=current.folded_count,
             folded_raw=current.folded_raw,
             folded_value=current.folded_value,
@@ -216,11 +217,12 @@ def _streaks(
 ) -> set[Fact]:
     """A repeat rule's facts: the occurrences that complete a streak (``occurrences`` is updated)."""
     assert rule.repeat is not None
-    known = set(occurrences.get(rule.id, ()))
-    if matched <= known:
+    known = occurrences.get(rule.id, ())
+    joined = _joined(known, matched)
+    if joined == known:
         return set()
     within = rule.repeat.within_days * DAY
-    occurred = sorted(known | matched)
+    occurred = list(joined)
     # A streak that ended before the fold horizon was counted (or folded) when it happened.
     derived = repeat_hits(occurred, rule.repeat.at_least, within)
     # Kept back to the fold horizon and one window more, so a late event still completes a streak.
@@ -243,3 +245,12 @@ def _thinned(occurred: list[Fact], at_least: int, bucket: int) -> tuple[Fact, ..
     for facts in by_bucket.values():
         kept += facts if len(facts) <= 2 * at_least else facts[:at_least] + facts[-at_least:]
     return tuple(kept)
+
+
+def _joined(facts: tuple[Fact, ...], more: Iterable[Fact]) -> tuple[Fact, ...]:
+    """The union by message: one fact per tag, at the earliest time, in time order."""
+    by_tag = {fact_tag: time for time, fact_tag in facts}
+    for time, fact_tag in more:
+        if time < by_tag.get(fact_tag, time + 1):
+            by_tag[fact_tag] = time
+    return tuple(sorted((time, fact_tag) for fact_tag, time in by_tag.items()))

@@ -69,7 +69,7 @@ def _one_signal(
     kind = kinds[0]
     return [
         Signal(
-            id=f"{state.lead_id}:{kind}:{now}",
+            id=Signal.id_for(state.lead_id, kind, moment(now)),
             kind=kind,
             at=moment(now),
             band=reading.band,

@@ -2,9 +2,10 @@
 
 The state is a join of the lead's messages: traits and the group are newest-wins registers (ties broken
 by value), first and last activity are min and max, flags keep their earliest or latest time, and each
-engagement rule keeps the *set* of its facts, a fact being ``(time, tag)`` with ``tag`` a 16-bit
-digest of the message id. Adding a message twice adds the same facts again, so a duplicate changes
-nothing, in any order and however many messages came in between: no message-id log is needed.
+engagement rule keeps the set of its facts, a fact being ``(time, tag)`` with ``tag`` a 24-bit
+digest of the message id: one fact per tag, at the earliest time any copy of the message gave (an SDK
+retry may date the same message a little differently). Adding a message twice adds nothing, in any
+order and however many messages came in between: no message-id log is needed.
 
 Facts a rule's limit can never count are dropped; whole weeks older than the fold horizon are folded
 into one decayed value per rule (see ``points``). The state is stored as a compact blob
@@ -36,8 +37,9 @@ def moment(seconds: int) -> datetime:
 
 
 def tag(message_id: str) -> int:
-    """A 16-bit stand-in for a message id: tells apart a lead's messages that share a rule and a second."""
-    return zlib.crc32(message_id.encode()) & 0xFFFF
+    """A 24-bit stand-in for a message id, unique among one rule's facts of one lead (a collision, about
+    one in 16 million per fact kept, would count a message once too few)."""
+    return zlib.crc32(message_id.encode()) & 0xFFFFFF
 
 
 @dataclass(frozen=True, slots=True)
