@@ -26,27 +26,49 @@ def _period(seconds: int, per: str) -> object:
 
 def grants(facts: Iterable[Fact], points: float, limit: Limit | None) -> tuple[tuple[Fact, float], ...]:
     """Each fact's points once the limit applies; the earliest facts of a period win, in any arrival order."""
-    return _grants(tuple(sorted(facts)), points, limit)
+    return _grants(tuple(sorted(facts)), points, *_limit_key(limit))
 
 
-@lru_cache(maxsize=4096)
-def _grants(ordered: tuple[Fact, ...], points: float, limit: Limit | None) -> tuple[tuple[Fact, float], ...]:
-    """Cached: a batch reads the same facts for the score, the explanation and the next band change."""
-    if limit is None:
+def granted(hits: RuleHits, rule: EngagementRule) -> tuple[tuple[Fact, float], ...]:
+    """:func:`grants` for a rule's kept facts (kept in time order)."""
+    return _grants(hits.facts, rule.points, *_limit_key(rule.effective_limit))
+
+
+def given(hits: RuleHits, rule: EngagementRule) -> tuple[tuple[int, float], ...]:
+    """(time, points) of the facts that earn points, the form :func:`value_at` reads."""
+    return _given(hits.facts, rule.points, *_limit_key(rule.effective_limit))
+
+
+@lru_cache(maxsize=8192)
+def _given(
+    ordered: tuple[Fact, ...], points: float, times: int | None, cap: float | None, per: str | None
+) -> tuple[tuple[int, float], ...]:
+    return tuple((time, give) for (time, _), give in _grants(ordered, points, times, cap, per) if give != 0)
+
+
+def _limit_key(limit: Limit | None) -> tuple[int | None, float | None, str | None]:
+    return (None, None, None) if limit is None else (limit.times, limit.points, limit.per)
+
+
+@lru_cache(maxsize=8192)
+def _grants(
+    ordered: tuple[Fact, ...], points: float, times: int | None, cap: float | None, per: str | None
+) -> tuple[tuple[Fact, float], ...]:
+    """Cached: a batch reads the same facts for the score before and after and the next band change."""
+    if per is None:
         return tuple((fact, points) for fact in ordered)
     used: dict[object, float] = defaultdict(float)
-    granted = []
+    result = []
     for fact in ordered:
-        period = _period(fact[0], limit.per)
-        if limit.times is not None:
-            give = points if used[period] < limit.times else 0.0
+        period = _period(fact[0], per)
+        if times is not None:
+            give = points if used[period] < times else 0.0
             used[period] += 1
         else:
-            cap = limit.points or 0.0
-            give = max(min(abs(points), cap - used[period]), 0.0) * (1 if points >= 0 else -1)
+            give = max(min(abs(points), (cap or 0.0) - used[period]), 0.0) * (1 if points >= 0 else -1)
             used[period] += abs(give)
-        granted.append((fact, give))
-    return tuple(granted)
+        result.append((fact, give))
+    return tuple(result)
 
 
 def factor(group: Group, points: float, age_seconds: float) -> float:
@@ -98,22 +120,26 @@ def tidy(hits: RuleHits, rule: EngagementRule, group: Group, fold_before: int) -
     folds into one value.
     """
     limit = rule.effective_limit
-    granted = [(fact, give) for fact, give in grants(hits.facts, rule.points, limit) if give != 0]
+    granted_facts = [(fact, give) for fact, give in granted(hits, rule) if give != 0]
     kept = RuleHits(
-        facts=tuple(fact for fact, _ in granted),
+        facts=tuple(fact for fact, _ in granted_facts),
         folded_count=hits.folded_count,
         folded_raw=hits.folded_raw,
         folded_value=hits.folded_value,
         folded_at=hits.folded_at,
     )
-    if not granted or granted[0][0][0] >= fold_before or (limit is not None and limit.per == "ever"):
+    if (
+        not granted_facts
+        or granted_facts[0][0][0] >= fold_before
+        or (limit is not None and limit.per == "ever")
+    ):
         return kept
     expiring = group.expires_after_days is not None and rule.points > 0
     if expiring:
         # Only facts expired for every read from the fold horizon on: their value is gone.
         assert group.expires_after_days is not None
         fold_before -= int(group.expires_after_days * DAY)
-    return _fold(kept, granted, group, week_start(fold_before), keep_value=not expiring)
+    return _fold(kept, granted_facts, group, week_start(fold_before), keep_value=not expiring)
 
 
 def week_start(seconds: int) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 from leadscore.email_kinds import EmailKind, email_kind
 from leadscore.engine.matching import Trigger, TriggerIndex, triggers_of
 from leadscore.engine.model import ExplanationItem, LeadScore
-from leadscore.engine.points import factor, grants, value_at
+from leadscore.engine.points import factor, given, value_at
 from leadscore.engine.state import DAY, LeadState, RuleHits, epoch, moment
 from leadscore.rules import DISQUALIFIED, RuleSet
 from leadscore.rules.conditions import Facts
@@ -190,7 +190,7 @@ class Timeline:
         self.rules, self.state, self.profile = rules, state, profile
         triggers = triggers_of(rules)
         self.terms = [
-            (rule, rules.group(rule.group), granted_points(hits, rule), hits)
+            (rule, rules.group(rule.group), given(hits, rule), hits)
             for rule, hits in _counted(rules, state, profile, triggers.engagement)
         ]
         self.fit = round(sum(part.points for part in profile.fit_parts if part.dimension == "fit"), 2)
@@ -218,8 +218,8 @@ class Timeline:
         band_before, stage_before = since or (self.state.band, self.state.stage)
         parts = list(self.profile.fit_parts)
         engagement = self.fit_engagement
-        for rule, group, granted, hits in self.terms:
-            value, raw, count = value_at(granted, hits, group, at)
+        for rule, group, earned, hits in self.terms:
+            value, raw, count = value_at(earned, hits, group, at)
             if count:
                 points = round(value, 2)
                 engagement += points
@@ -273,12 +273,6 @@ class Timeline:
         if any(end != float("inf") and end > at for _, _, end in self.fast_tracks):
             return False
         return position in ((rules.bands[0].name, "lead"), (DISQUALIFIED, DISQUALIFIED))
-
-
-def granted_points(hits: RuleHits, rule: EngagementRule) -> tuple[tuple[int, float], ...]:
-    return tuple(
-        (time, give) for (time, _), give in grants(hits.facts, rule.points, rule.effective_limit) if give != 0
-    )
 
 
 def _counted(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leadscore.engine.model import Signal, SignalKind
-from leadscore.engine.points import grants
+from leadscore.engine.points import granted
 from leadscore.engine.reading import Reading
 from leadscore.engine.state import LeadState, moment
 from leadscore.rules import DISQUALIFIED, RuleSet
@@ -103,9 +103,5 @@ def _sharp_rise(rules: RuleSet, state: LeadState, now: int) -> float | None:
         hits = state.hits.get(rule.id)
         if hits is None or rule.points <= 0:
             continue
-        gained += sum(
-            give
-            for (time, _), give in grants(hits.facts, rule.points, rule.effective_limit)
-            if now - window < time <= now
-        )
+        gained += sum(give for (time, _), give in granted(hits, rule) if now - window < time <= now)
     return round(gained, 2) if gained >= rise.points else None

@@ -92,7 +92,7 @@ class EngagementRule(_Rule):
     limit: Limit | None = None
     repeat: Repeat | None = None
 
-    @property
+    @cached_property
     def effective_limit(self) -> Limit | None:
         if self.limit is None and self.repeat is not None:
             return Limit(times=1, per="week")
