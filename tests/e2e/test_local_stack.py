@@ -17,6 +17,7 @@ import pytest
 
 from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY, free_port
 from leadscore.local.demo import http_json
+from leadscore.resources import SCORE_QUEUE
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -186,3 +187,68 @@ def test_segment_and_rudderstack_sdks_deliver_unchanged(stack: str) -> None:
     assert "pricing-page" in {
         item["rule"] for item in eventually(lambda: scored("rud@initech.com"))["explanation"]
     }
+
+
+def test_retries_redeliveries_and_any_order_score_as_the_offline_engine(stack: str, tmp_path: Path) -> None:
+    # Given one lead's messages, each with its messageId, as an SDK sends them
+    now = datetime.now(UTC).replace(microsecond=0)
+    user = "rita@globex.io"
+    made = [
+        {"type": "identify", "traits": {"email": user, "title": "Head of Data", "employees": 900}},
+        {"type": "page", "properties": {"path": "/pricing"}},
+        {"type": "page", "properties": {"path": "/pricing/teams"}},
+        {"type": "page", "properties": {"path": "/product/api"}},
+        {"type": "track", "event": "Webinar Registered"},
+        {"type": "track", "event": "Email Link Clicked"},
+        {"type": "track", "event": "Whitepaper Downloaded"},
+    ]
+    messages = [
+        {
+            **message,
+            "userId": user,
+            "messageId": f"rita-{n}",
+            "timestamp": (now - timedelta(minutes=30 - n)).isoformat(),
+        }
+        for n, message in enumerate(made)
+    ]
+
+    # When it retries the whole batch, sends it again in reverse, and resends some one by one
+    for batch in (messages, messages[::-1]):
+        assert http_json("POST", f"{stack}/v1/batch", LOCAL_WRITE_KEY, {"batch": batch})[0] == 200
+    for message in messages[2:5]:
+        assert http_json("POST", f"{stack}/v1/{message['type']}", LOCAL_WRITE_KEY, message)[0] == 200
+    time.sleep(SCORE_QUEUE.max_batching_window_seconds + 5)  # every copy has been scored
+
+    # Then the live score is the offline engine's for the set of messages, at the same moment
+    status, live = lead(stack, user)
+    assert status == 200
+    history = tmp_path / "rita.jsonl"
+    history.write_text("".join(json.dumps(message) + "\n" for message in messages))
+    offline = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "leadscore.cli",
+            "rules",
+            "try",
+            str(REPO_ROOT / "rules/default.yaml"),
+            str(history),
+            "--json",
+            "--at",
+            live["as_of"],
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (reference,) = [json.loads(line) for line in offline.stdout.splitlines()]
+    assert (live["score"], live["fit"], live["engagement"]) == (
+        reference["score"],
+        reference["fit"],
+        reference["engagement"],
+    )
+    assert [(i["rule"], i["points"], i["count"]) for i in live["explanation"]] == [
+        (i["rule"], i["points"], i["count"]) for i in reference["explanation"]
+    ]
