@@ -24,13 +24,8 @@ def _period(seconds: int, per: str) -> object:
     return None
 
 
-def grants(facts: Iterable[Fact], points: float, limit: Limit | None) -> tuple[tuple[Fact, float], ...]:
-    """Each fact's points once the limit applies; the earliest facts of a period win, in any arrival order."""
-    return _grants(tuple(sorted(facts)), points, *_limit_key(limit))
-
-
 def granted(hits: RuleHits, rule: EngagementRule) -> tuple[tuple[Fact, float], ...]:
-    """:func:`grants` for a rule's kept facts (kept in time order)."""
+    """Each kept fact's points once the rule's limit applies: the earliest facts of a period win."""
     return _grants(hits.facts, rule.points, *_limit_key(rule.effective_limit))
 
 
