@@ -137,11 +137,15 @@ def load_rules(path: Path | str) -> RuleSet:
     return parse_rules(text, source=str(path))
 
 
+# libyaml's loader when PyYAML has it (its wheels do): a tenth of the pure-Python one's time, which a
+# cold start pays when it first reads the rules.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     """Parse and validate; every problem found is reported at once, each with its line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        content = yaml.safe_load(text)
+        content = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -150,15 +154,21 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         raise RuleFileError(
             source, [RuleError(1, "", "a rule file is a mapping (groups:, fit:, bands: ...)")]
         )
-    lines = _line_index(root)
     try:
         file = RuleFile.model_validate(content)
     except ValidationError as error:
+        lines = _lines_of(text)
         raise RuleFileError(source, [_located(lines, content, item) for item in error.errors()]) from None
-    problems = [_at(lines, path, message) for path, message in _cross_checks(file)]
+    problems = list(_cross_checks(file))
     if problems:
-        raise RuleFileError(source, problems)
+        lines = _lines_of(text)
+        raise RuleFileError(source, [_at(lines, path, message) for path, message in problems])
     return RuleSet(file, content, source)
+
+
+def _lines_of(text: str) -> dict[Path_, int]:
+    """Where each field of the file starts: composed again only to report a problem."""
+    return _line_index(yaml.compose(text, Loader=_LOADER))
 
 
 def _line_index(node: yaml.Node | None, path: Path_ = ()) -> dict[Path_, int]:
