@@ -83,6 +83,28 @@ def test_score_writes_once_per_lead_and_fails_poison_messages_alone(
     assert record.version == 1  # two events, one write
 
 
+def test_an_event_the_engine_cannot_score_fails_alone_beside_its_leads_other_events(
+    aws: LocalResources, invoke: Invoke
+) -> None:
+    # Given a batch where one of jane's events is readable but cannot be scored (a 400-digit trait)
+    invoke("collect", load_event("apigw_http_batch.json"))
+    event = sqs_event_of(aws)
+    good = event["Records"][0]
+    body = json.loads(good["body"])
+    huge = {**body, "message_id": "huge", "kind": "identify", "name": None, "traits": {"budget": 10**400}}
+    event["Records"].append({**good, "messageId": "unscorable-1", "body": json.dumps(huge)})
+
+    # When score takes the batch
+    response = invoke("score", event)
+
+    # Then only that event is reported failed, and jane's other events are scored in one write
+    assert response == {"batchItemFailures": [{"itemIdentifier": "unscorable-1"}]}
+    record = DynamoLeadRepository(aws.table_name).get("jane@acme-robotics.com")
+    assert record is not None
+    assert record.version == 1
+    assert record.summary.score > 0
+
+
 def test_score_archives_each_batch_as_one_object_that_a_retry_overwrites(
     aws: LocalResources, invoke: Invoke
 ) -> None:
