@@ -59,8 +59,9 @@ def stack(outbox: Path) -> Iterator[str]:
     assert process.returncode == 0, output
 
 
-def eventually(check: Any, timeout: float = 30.0) -> Any:
-    """Poll ``check`` until it returns something truthy: scoring is asynchronous (SQS, stream)."""
+def eventually(check: Any, timeout: float = SCORE_QUEUE.max_batching_window_seconds + 40.0) -> Any:
+    """Poll ``check`` until it returns something truthy: scoring is asynchronous (SQS with its batching
+    window, then the stream), and a loaded CI machine is slow."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()
