@@ -218,7 +218,7 @@ def test_retries_redeliveries_and_any_order_score_as_the_offline_engine(stack: s
         assert http_json("POST", f"{stack}/v1/batch", LOCAL_WRITE_KEY, {"batch": batch})[0] == 200
     for message in messages[2:5]:
         assert http_json("POST", f"{stack}/v1/{message['type']}", LOCAL_WRITE_KEY, message)[0] == 200
-    time.sleep(SCORE_QUEUE.max_batching_window_seconds + 5)  # every copy has been scored
+    time.sleep(SCORE_QUEUE.max_batching_window_seconds + 15)  # every copy has been scored
 
     # Then the live score is the offline engine's for the set of messages, at the same moment
     status, live = lead(stack, user)
