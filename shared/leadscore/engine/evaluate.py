@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cached_property
 
 from leadscore.engine.model import LeadScore, Signal
-from leadscore.engine.reading import Profile, Reading, Timeline, next_band_change_at
+from leadscore.engine.reading import Reading, Timeline
 from leadscore.engine.record import record_events
 from leadscore.engine.signals import raise_signals
 from leadscore.engine.state import LeadState, epoch
@@ -37,9 +37,7 @@ class Evaluation:
         return self.reading.score(self.timeline.rules, self.state, self.at, explain=False)
 
     def next_band_change(self) -> datetime | None:
-        """:func:`next_band_change_at` for the new state, from the facts this evaluation laid out."""
-        if self.timeline.rules.fit_decays:
-            return next_band_change_at(self.timeline.rules, self.state, self.at)
+        """``next_band_change_at`` for the new state, from the facts this evaluation laid out."""
         return self.timeline.next_change(epoch(self.at), since=self.reading.position)
 
 
@@ -55,10 +53,10 @@ def evaluate(rules: RuleSet, state: LeadState | None, events: Sequence[Event], a
         state = LeadState(lead_id=events[0].lead_id)
     now = epoch(at)
     recorded = record_events(rules, state, events, now)
-    before = _timeline(rules, state, now) if state.band is not None else None
+    before = Timeline.of(rules, state, now) if state.band is not None else None
     # Decay first: the band and stage the lead had just before these events, read now.
     previous = before.reading(now, explain=False) if before is not None else None
-    timeline = before if before is not None and recorded is state else _timeline(rules, recorded, now)
+    timeline = before if before is not None and recorded is state else Timeline.of(rules, recorded, now)
     current = timeline.reading(now, since=previous.position if previous else (None, recorded.stage))
     signals, sharp_rise_at = raise_signals(
         rules, recorded, previous, current, now, scored_new_hits=recorded.hits is not state.hits
@@ -67,7 +65,3 @@ def evaluate(rules: RuleSet, state: LeadState | None, events: Sequence[Event], a
     if any(getattr(recorded, name) != value for name, value in updates.items()):
         recorded = recorded.model_copy(update=updates)
     return Evaluation(state=recorded, signals=signals, reading=current, timeline=timeline, at=at)
-
-
-def _timeline(rules: RuleSet, state: LeadState, now: int) -> Timeline:
-    return Timeline(rules, state, Profile.of(rules, state, now))

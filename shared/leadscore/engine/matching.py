@@ -117,15 +117,9 @@ def split(rule_id: str, condition: Condition) -> Trigger:
     return Trigger(rule_id, on_event or condition, on_profile, whole=False)
 
 
-def _about_profile(condition: Condition) -> bool:
-    own = any(getattr(condition, name) is not None for name in _PROFILE_FIELDS)
-    nested = [*(condition.all_ or ()), *(condition.any_ or ()), *([condition.not_] if condition.not_ else [])]
-    return own or any(_about_profile(inner) for inner in nested)
-
-
 def _pure(condition: Condition) -> str | None:
     """ "event", "profile", or None when the condition mixes both."""
-    event, profile = condition.about_events, _about_profile(condition)
+    event, profile = condition.about_events, condition.about_profile
     if event and profile:
         return None
     return "event" if event else "profile"

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from leadscore.email_kinds import EmailKind, email_kind
+from leadscore.email_kinds import email_kind
 from leadscore.engine.matching import Trigger, TriggerIndex, triggers_of
 from leadscore.engine.model import ExplanationItem, LeadScore
 from leadscore.engine.points import factor, given, value_at
@@ -35,9 +35,7 @@ def score_lead(rules: RuleSet, state: LeadState, at: datetime) -> LeadScore:
 def next_band_change_at(rules: RuleSet, state: LeadState, after: datetime) -> datetime | None:
     """When decay (or a fast-track running out) will next change the lead's band or stage; None if never."""
     start = epoch(after)
-    if rules.fit_decays:
-        return _search(lambda at: reading(rules, state, at, explain=False).position, start)
-    return Timeline(rules, state, Profile.of(rules, state, start)).next_change(start)
+    return Timeline.of(rules, state, start).next_change(start)
 
 
 def _search(position: Callable[[int], tuple[str, str]], start: int) -> datetime | None:
@@ -67,17 +65,16 @@ class Profile:
 
     @classmethod
     def of(cls, rules: RuleSet, state: LeadState, at: int) -> Profile:
-        """Cached: a lead's profile changes far less often than it is read."""
-        traits = json.dumps(state.traits, sort_keys=True, default=str)
-        return _profile(rules, traits, state.profile_at, at if rules.fit_decays else None)
+        return cls.of_traits(rules, state.traits, state.profile_at, at)
 
-    @staticmethod
-    def facts_of(rules: RuleSet, traits: dict[str, Any]) -> Facts:
-        """The undecayed profile of ``traits``, as a condition sees it."""
-        kind: EmailKind = email_kind(traits.get("email"), rules.competitors)
-        facts = Facts(traits=traits, email_kind=kind)
-        fit = sum(rule.points for rule in rules.file.fit if rule.when.holds(facts))
-        return Facts(traits=traits, email_kind=kind, fit=fit)
+    @classmethod
+    def of_traits(
+        cls, rules: RuleSet, traits: dict[str, Any], profile_at: int | None, at: int | None
+    ) -> Profile:
+        """Cached: a lead's profile changes far less often than it is read. ``at`` matters only when a
+        fit group decays; ``at=None`` is the profile as last updated."""
+        key = json.dumps(traits, sort_keys=True, default=str)
+        return _profile(rules, key, profile_at, at if rules.fit_decays else None)
 
 
 @lru_cache(maxsize=4096)
@@ -179,12 +176,18 @@ def reading(
     rules: RuleSet, state: LeadState, at: int, profile: Profile | None = None, *, explain: bool = True
 ) -> Reading:
     """The score, band and stage at ``at``; ``explain=False`` skips the per-rule parts (for searches)."""
-    return Timeline(rules, state, profile or Profile.of(rules, state, at)).reading(at, explain=explain)
+    if profile is None:
+        return Timeline.of(rules, state, at).reading(at, explain=explain)
+    return Timeline(rules, state, profile).reading(at, explain=explain)
 
 
 class Timeline:
     """A lead's facts laid out once to be read at many moments: each rule's granted points, each flag's
     span of time. Reading it is the same arithmetic as :func:`points.value_at`, minus the set-up."""
+
+    @classmethod
+    def of(cls, rules: RuleSet, state: LeadState, at: int) -> Timeline:
+        return cls(rules, state, Profile.of(rules, state, at))
 
     def __init__(self, rules: RuleSet, state: LeadState, profile: Profile) -> None:
         self.rules, self.state, self.profile = rules, state, profile
@@ -261,6 +264,9 @@ class Timeline:
         position = since or (self.state.band, self.state.stage)
         if self._settled_after(start, position):
             return None
+        if self.rules.fit_decays:  # the profile itself changes with time: lay the facts out per moment
+            state = self.state.model_copy(update={"band": position[0], "stage": position[1]})
+            return _search(lambda at: reading(self.rules, state, at, explain=False).position, start)
         return _search(lambda at: self.reading(at, since=position, explain=False).position, start)
 
     def _settled_after(self, at: int, position: tuple[str | None, str]) -> bool:
@@ -279,15 +285,10 @@ def _counted(
     rules: RuleSet, state: LeadState, profile: Profile, index: TriggerIndex
 ) -> Iterable[tuple[EngagementRule, RuleHits]]:
     """The engagement rules with facts whose profile part (if any) holds now, in the rule file's order."""
-    for rule in _engagement_rules(rules):
+    for rule in rules.file.engagement:
         hits = state.hits.get(rule.id)
         if hits is not None and index.by_rule[rule.id].profile_holds(profile.facts):
             yield rule, hits
-
-
-@lru_cache(maxsize=16)
-def _engagement_rules(rules: RuleSet) -> tuple[EngagementRule, ...]:
-    return tuple(rules.file.engagement)
 
 
 def _profile_holds(index: TriggerIndex, rule_id: str, profile: Profile) -> bool:

@@ -75,9 +75,8 @@ def record_events(rules: RuleSet, state: LeadState, events: Sequence[Event], at:
         return state
     if folded_until != state.folded_until:
         changes["folded_until"] = folded_until
-    updated = state.model_copy(update=changes)
-    account = account_of(rules, updated)
-    return updated if account == updated.account_id else updated.model_copy(update={"account_id": account})
+    changes["account_id"] = _account_of(rules, group[1], traits.get("email"))
+    return state.model_copy(update=changes)
 
 
 def _scores(event: Event, folded_until: int) -> bool:
@@ -88,11 +87,10 @@ def _scores(event: Event, folded_until: int) -> bool:
     return not late and time >= folded_until
 
 
-def account_of(rules: RuleSet, state: LeadState) -> str | None:
+def _account_of(rules: RuleSet, group_id: str | None, email: Any) -> str | None:
     """The group call's id, else the domain of a business address; free-mail leads do not roll up."""
-    if state.group_id:
-        return state.group_id
-    email = state.traits.get("email")
+    if group_id:
+        return group_id
     if email_kind(email, rules.competitors) == "business":
         return email_domain(email)
     return None
@@ -125,7 +123,7 @@ class _LazyProfile:
 
     def with_event(self, event: Event) -> Facts:
         if self._facts is None:
-            self._facts = Profile.facts_of(self._rules, self._traits)
+            self._facts = Profile.of_traits(self._rules, self._traits, None, None).facts
         profile = self._facts
         return Facts(traits=profile.traits, email_kind=profile.email_kind, fit=profile.fit, event=event)
 

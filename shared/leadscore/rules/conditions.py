@@ -194,17 +194,26 @@ class Condition(BaseModel):
         return self
 
     @cached_property
+    def nested(self) -> tuple[Condition, ...]:
+        """The conditions combined under ``all``, ``any`` and ``not``."""
+        return (*(self.all_ or ()), *(self.any_ or ()), *([self.not_] if self.not_ else []))
+
+    @cached_property
     def about_events(self) -> bool:
         """Whether the condition looks at an event (otherwise it is about the lead's profile alone)."""
         own = any(value is not None for value in (self.kind, self.event, self.page, self.properties))
-        nested = [*(self.all_ or ()), *(self.any_ or ()), *([self.not_] if self.not_ else [])]
-        return own or any(condition.about_events for condition in nested)
+        return own or any(condition.about_events for condition in self.nested)
+
+    @cached_property
+    def about_profile(self) -> bool:
+        """Whether the condition looks at the lead's profile (traits, e-mail kind or fit)."""
+        own = any(value is not None for value in (self.traits, self.email, self.fit_at_least))
+        return own or any(condition.about_profile for condition in self.nested)
 
     @cached_property
     def trait_names(self) -> frozenset[str]:
-        nested = [*(self.all_ or ()), *(self.any_ or ()), *([self.not_] if self.not_ else [])]
         own = frozenset(name.split(".")[0] for name in self.traits or ())
-        return own.union(*(condition.trait_names for condition in nested))
+        return own.union(*(condition.trait_names for condition in self.nested))
 
     def holds(self, facts: Facts) -> bool:
         return (
