@@ -80,24 +80,15 @@ def factor(group: Group, points: float, age_seconds: float) -> float:
 def value_at(
     granted: Iterable[tuple[int, float]], hits: RuleHits, group: Group, at: int
 ) -> tuple[float, float, int]:
-    """(points now, points earned, hits counted) up to ``at``, from a rule's granted (time, points).
-
-    The hot loop of every reading: :func:`factor`'s arithmetic, inlined.
-    """
+    """(points now, points earned, hits counted) up to ``at``, from a rule's granted (time, points)."""
     value = raw = 0.0
     count = 0
-    half_life, expiry = group.half_life_days, group.expires_after_days
     for time, give in granted:
         if time > at:
             continue
         raw += give
         count += 1
-        if give < 0 or (half_life is None and expiry is None):
-            value += give
-        elif half_life is not None:
-            value += give * float(0.5 ** ((max(at - time, 0) / DAY) / half_life))
-        elif expiry is not None and (at - time) / DAY < expiry:
-            value += give
+        value += give * factor(group, give, at - time)
     if hits.folded_at is not None and hits.folded_at <= at:
         raw += hits.folded_raw
         count += hits.folded_count
