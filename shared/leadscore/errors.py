@@ -19,3 +19,7 @@ class ConcurrentUpdate(LeadScoreError):
 
 class PayloadTooLarge(LeadScoreError):
     """The request body is larger than the tracking API allows."""
+
+
+class Unavailable(LeadScoreError):
+    """A service the request depends on (the queue) failed; the caller should retry."""

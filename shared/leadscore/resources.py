@@ -182,14 +182,37 @@ FUNCTIONS = {
     ),
 }
 
+# Segment's calls by full name and by the one-letter paths analytics.js posts to.
+TRACKING_CALLS = {
+    "batch": "b",
+    "identify": "i",
+    "track": "t",
+    "page": "p",
+    "screen": "s",
+    "group": "g",
+    "alias": "a",
+}
+
 ROUTES = (
-    *(
-        Route("POST", f"/v1/{call}", "collect")
-        for call in ("batch", "identify", "track", "page", "screen", "group", "alias")
-    ),
+    *(Route("POST", f"/v1/{path}", "collect") for call in TRACKING_CALLS.items() for path in call),
+    Route("POST", "/v1/forms/{form_id}", "collect"),
+    # What the browser SDKs also call: analytics.js's settings (when the API is its CDN) and metrics,
+    # RudderStack's source configuration. Answered, never stored.
+    Route("GET", "/v1/projects/{write_key}/settings", "collect"),
+    Route("POST", "/v1/m", "collect"),
+    Route("GET", "/sourceConfig", "collect"),
+    Route("GET", "/v1/openapi.json", "collect"),
     Route("GET", "/v1/leads/{lead_id}", "leads"),
     Route("GET", "/v1/accounts/{account_id}", "leads"),
 )
+
+# CORS, the same on API Gateway and the local gateway. Origins are a deploy setting (`allowedOrigins`
+# context value, default any: keys, not origins, authenticate); the headers are every one the browser
+# SDKs send.
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "content-encoding", "anonymousid")
+CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
+CORS_MAX_AGE_SECONDS = 600
+DEFAULT_ALLOWED_ORIGINS = ("*",)
 
 STREAM_BATCH_SIZE = 100
 STREAM_MAX_RETRIES = 3
