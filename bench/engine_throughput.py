@@ -17,7 +17,7 @@ from leadscore.engine import LeadState, evaluate
 from leadscore.events import Event
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
-from leadscore.segment import parse_message
+from leadscore.segment import accept_message
 
 BATCH = 100
 TARGET_EVALUATE = 100_000
@@ -32,7 +32,7 @@ def batches(messages: list[dict[str, object]]) -> list[tuple[datetime, dict[str,
         chunk = messages[start : start + BATCH]
         by_lead: dict[str, list[Event]] = defaultdict(list)
         for message in chunk:
-            event = parse_message(message, arrival(message))
+            event = accept_message(message, arrival(message)).event
             by_lead[event.lead_id].append(event)
         out.append((arrival(chunk[-1]) + timedelta(seconds=1), dict(by_lead)))
     return out

@@ -4,7 +4,7 @@ On moto, in process: the reference workload (bench/workload.py) goes through the
 path, the score handler invoked as the local stack invokes it, in SQS batches of 10, 100 and 1,000
 events and in the stack's default batching (``SCORE_QUEUE.batch_size`` events or
 ``max_batching_window_seconds`` after a batch's first event, simulated over the events' arrival times).
-Each body is what collect queues (``parse_message(...).model_dump_json()``). Hour 1 (new leads) runs on
+Each body is what collect queues (``accept_message(...).message`` as JSON). Hour 1 (new leads) runs on
 an empty table, hour 2 (known leads) on the table hour 1 left, with the same batching. The meter
 (bench/meter.py) counts every request and bills DynamoDB as the developer guide describes.
 
@@ -57,7 +57,7 @@ from leadscore import resources
 from leadscore.local.aws import provision, table_definition
 from leadscore.local.runtime import LocalContext, LocalFunction, sample_event
 from leadscore.rules import DEFAULT_RULES_FILE
-from leadscore.segment import parse_message
+from leadscore.segment import accept_message
 
 FIXED_BATCHES = (10, 100, 1_000)
 DEFAULT = "default"
@@ -161,11 +161,12 @@ class Queued:
 
 
 def queued_bodies(messages: Sequence[dict[str, Any]]) -> list[Queued]:
-    """The SQS message bodies collect queues for ``messages`` (see SqsEventQueue.send)."""
+    """The SQS message bodies collect queues for ``messages`` (see SqsMessageQueue.send)."""
     out = []
     for message in messages:
-        event = parse_message(message, arrival(message), call=message["type"])
-        out.append(Queued(event.lead_id, event.model_dump_json(), arrival(message)))
+        accepted = accept_message(message, arrival(message), call=message["type"])
+        body = json.dumps(accepted.message, separators=(",", ":"), ensure_ascii=False)
+        out.append(Queued(accepted.event.lead_id, body, arrival(message)))
     return out
 
 

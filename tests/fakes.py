@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from leadscore.errors import ConcurrentUpdate
-from leadscore.events import Event
 from leadscore.ports import QueuedMessage
 from leadscore.records import Alert, LeadRecord
 
@@ -45,10 +45,10 @@ class InMemoryLeadRepository:
 
 class RecordingQueue:
     def __init__(self) -> None:
-        self.sent: list[Event] = []
+        self.sent: list[dict[str, Any]] = []
 
-    def send(self, events: Sequence[Event]) -> None:
-        self.sent.extend(events)
+    def send(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        self.sent.extend(dict(message) for message in messages)
 
 
 class RecordingArchive:

@@ -24,8 +24,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bench.textbook import ENV_IDEMPOTENCY_TABLE, ENV_TABLE, IDEMPOTENCY_TABLE, TABLE
 from leadscore.engine import LeadState, evaluate
-from leadscore.events import Event
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from leadscore.segment import loads, read_message
 
 # Segment's deduplication window: the same messageId within 24 hours counts once.
 DEDUPLICATION_SECONDS = 24 * 3600
@@ -49,7 +49,7 @@ rules = load_rules(os.environ.get("RULES_PATH") or DEFAULT_RULES_FILE)
     data_keyword_argument="record", config=idempotency, persistence_store=persistence
 )
 def score_record(record: SQSRecord) -> dict[str, Any]:
-    event = Event.model_validate_json(record.body)
+    event = read_message(loads(record.body), message_id=record.message_id, received_at=None)
     key = {"lead_id": {"S": event.lead_id}}
     found = dynamodb.get_item(TableName=table_name, Key=key, ConsistentRead=True).get("Item")
     state = LeadState.model_validate_json(found["state"]["S"]) if found else None

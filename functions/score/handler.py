@@ -1,4 +1,5 @@
-"""SQS batches of accepted events: archive each batch raw, then score it, with partial batch failures."""
+"""SQS batches of Segment messages (from collect or any producer): archive each batch raw, validate each
+message as collect does, score them, with partial batch failures."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.adapters.messaging import S3EventArchive
-from leadscore.events import Event
 from leadscore.ports import QueuedMessage
 from leadscore.rules import RuleSet
 from leadscore.scoring import QueuedEvent, score_queued_events
+from leadscore.segment import InvalidMessage, loads, read_message
 from leadscore.settings import ScoreSettings, load_settings
 from leadscore.wiring import scoring_collaborators
 
@@ -34,13 +34,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     archive, repository, rules = _collaborators()
     messages, queued, failed = [], [], []
     for record in SQSEvent(event).records:
-        messages.append(QueuedMessage(record.message_id, record.body, _queued_at(record)))
+        queued_at = _queued_at(record)
+        messages.append(QueuedMessage(record.message_id, record.body, queued_at))
         try:
-            queued.append(QueuedEvent(record.message_id, Event.model_validate_json(record.body)))
-        except ValidationError:
-            # A poison message fails alone and reaches the dead-letter queue after its retries.
-            logger.exception("unreadable queued event", extra={"message_id": record.message_id})
+            payload = loads(record.body)
+            scored = read_message(payload, message_id=record.message_id, received_at=queued_at)
+        except InvalidMessage as error:
+            # Fails alone, and reaches the dead-letter queue after its retries.
+            logger.error(
+                "invalid queued message",
+                extra={"message_id": record.message_id, "field": error.field, "reason": error.message},
+            )
             failed.append(record.message_id)
+            continue
+        queued.append(QueuedEvent(record.message_id, scored))
     # Before scoring, poison included: a failed put fails the invocation and SQS redelivers the whole batch.
     archive.put_batch(messages)
     failed += score_queued_events(queued, repository, rules, now=datetime.now(UTC))

@@ -1,10 +1,12 @@
-"""The HTTP API: every route of ``ROUTES`` to its function, with access logs and throttling."""
+"""The HTTP API: every route of ``ROUTES`` to its function, a ``$default`` route for everything else, CORS
+from ``resources``, access logs and throttling. Allowed origins and throttling are deploy settings
+(``infra/app.py``); the local gateway reads the same defaults, so both answer alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
@@ -12,10 +14,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.nag import acknowledge
-from leadscore.resources import ROUTES
+from leadscore.api import DEFAULT_ROUTE_FUNCTION, Throttle
+from leadscore.resources import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_MAX_AGE_SECONDS,
+    DEFAULT_ALLOWED_ORIGINS,
+    ROUTES,
+)
 
-THROTTLING_RATE_PER_SECOND = 500
-THROTTLING_BURST = 1000
 ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
     '"requestTime":"$context.requestTime","route":"$context.routeKey","status":"$context.status",'
@@ -28,24 +35,36 @@ class TrackingApi(Construct):
     """Segment-compatible tracking calls (POST, write key) and score look-ups (GET, read key)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, functions: Mapping[str, lambda_.IFunction]
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: Mapping[str, lambda_.IFunction],
+        allowed_origins: Sequence[str] = DEFAULT_ALLOWED_ORIGINS,
+        throttle: Throttle | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        throttle = throttle or Throttle()
+        integration_of = {
+            name: integrations.HttpLambdaIntegration(f"{name.title()}Integration", functions[name])
+            for name in dict.fromkeys([*(route.function for route in ROUTES), DEFAULT_ROUTE_FUNCTION])
+        }
         self.api = apigw.HttpApi(
             self,
             "Api",
             description="Segment-compatible tracking endpoint and score look-ups",
-            # Browser trackers post from the customer's own sites; keys, not origins, authenticate.
+            # API Gateway answers preflights itself and puts these headers on every answer to an allowed
+            # origin, ignoring any a function sends; browser trackers post from the customer's own sites.
             cors_preflight=apigw.CorsPreflightOptions(
-                allow_origins=["*"],
-                allow_methods=[apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.GET],
-                allow_headers=["authorization", "content-type", "content-encoding"],
+                allow_origins=list(allowed_origins),
+                allow_methods=[apigw.CorsHttpMethod[method] for method in CORS_ALLOW_METHODS],
+                allow_headers=list(CORS_ALLOW_HEADERS),
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             ),
+            # `$default`: whatever no route matches reaches this function, whose resolver answers the
+            # service's JSON 404 instead of API Gateway's bare {"message":"Not Found"}.
+            default_integration=integration_of[DEFAULT_ROUTE_FUNCTION],
         )
-        integration_of = {
-            name: integrations.HttpLambdaIntegration(f"{name.title()}Integration", functions[name])
-            for name in dict.fromkeys(route.function for route in ROUTES)
-        }
         for route in ROUTES:
             self.api.add_routes(
                 path=route.path,
@@ -62,8 +81,9 @@ class TrackingApi(Construct):
         cfn_stage.access_log_settings = apigw.CfnStage.AccessLogSettingsProperty(
             destination_arn=self.access_logs.log_group_arn, format=ACCESS_LOG_FORMAT
         )
+        # Applies to each route: API Gateway answers 429 {"message":"Too Many Requests"} past it.
         cfn_stage.default_route_settings = apigw.CfnStage.RouteSettingsProperty(
-            throttling_burst_limit=THROTTLING_BURST, throttling_rate_limit=THROTTLING_RATE_PER_SECOND
+            throttling_burst_limit=throttle.burst, throttling_rate_limit=throttle.rate_per_second
         )
         acknowledge(
             self.api,

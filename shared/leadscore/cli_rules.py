@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from leadscore.engine import LeadScore, LeadState, Signal, evaluate, score_lead
 from leadscore.events import Event
 from leadscore.rules import DEFAULT_RULES_FILE, RuleFileError, RuleSet, load_rules
-from leadscore.segment import InvalidMessage, parse_message
+from leadscore.segment import InvalidMessage, loads, read_message
 
 
 def register(commands: Any) -> None:
@@ -92,7 +92,12 @@ def _try(arguments: argparse.Namespace) -> int:
 
 
 def _read_events(path: Path, at: datetime) -> list[Event]:
-    """Parse every line; the first bad one stops the run, naming its line and field."""
+    """Parse every line; the first bad one stops the run, naming its line and field.
+
+    A line is a Segment message as sent or as queued and archived (with ``receivedAt``); one with no
+    ``messageId`` is its own message (two identical lines are two clicks); one with no time happened at
+    ``at``.
+    """
     source: TextIO = sys.stdin if str(path) == "-" else path.open(encoding="utf-8")
     events = []
     with source:
@@ -100,26 +105,12 @@ def _read_events(path: Path, at: datetime) -> list[Event]:
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             try:
-                payload = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InvalidMessage(f"{path}:{number}", f"not JSON: {error.msg}") from None
-            try:
-                event = parse_message(payload, received_at=at)
+                events.append(
+                    read_message(loads(line), message_id=f"{path}:{number}", received_at=None, undated_at=at)
+                )
             except InvalidMessage as error:
                 raise InvalidMessage(f"{path}:{number}: {error.field}", error.message) from None
-            events.append(event.model_copy(update={"received_at": _received_at(payload, f"{path}:{number}")}))
     return events
-
-
-def _received_at(payload: dict[str, Any], where: str) -> datetime | None:
-    """A file is history: only a receipt time it records (``receivedAt``) can make an event late."""
-    received = payload.get("receivedAt")
-    if received is None:
-        return None
-    try:
-        return _moment(str(received))
-    except argparse.ArgumentTypeError:
-        raise InvalidMessage(f"{where}: receivedAt", "must be an ISO-8601 date-time") from None
 
 
 def _replay(rules: RuleSet, events: Iterable[Event], at: datetime) -> list[tuple[LeadState, list[Signal]]]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from leadscore.events import Event
 from leadscore.records import Alert, LeadRecord
 
 
@@ -27,8 +26,10 @@ class LeadRepository(Protocol):
         ...
 
 
-class EventQueue(Protocol):
-    def send(self, events: Sequence[Event]) -> None: ...
+class MessageQueue(Protocol):
+    def send(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Queue every message (normalised Segment messages) or raise ``Unavailable``."""
+        ...
 
 
 @dataclass(frozen=True)

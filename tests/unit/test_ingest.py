@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from leadscore.errors import PayloadTooLarge, Unauthorized
-from leadscore.ingest import MAX_BATCH_BYTES, CollectRequest, collect
-from leadscore.segment import InvalidMessage
+from leadscore.ingest import CollectRequest, collect
+from leadscore.segment import MAX_BATCH_BYTES, InvalidMessage
 from tests.fakes import RecordingQueue, StaticKeys
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -32,13 +32,13 @@ def queue() -> RecordingQueue:
 
 def test_every_event_of_a_batch_is_queued(queue: RecordingQueue) -> None:
     body = {"batch": [{"type": "track", "userId": "u", "event": "a"}, {"type": "identify", "userId": "u"}]}
-    assert collect(request(body), StaticKeys(), queue) == 2
-    assert [e.kind for e in queue.sent] == ["track", "identify"]
+    assert len(collect(request(body), StaticKeys(), queue)) == 2
+    assert [message["type"] for message in queue.sent] == ["track", "identify"]
 
 
 def test_a_single_call_takes_its_type_from_the_path(queue: RecordingQueue) -> None:
     collect(request({"userId": "u", "event": "Demo Requested"}, call="track"), StaticKeys(), queue)
-    assert queue.sent[0].name == "Demo Requested"
+    assert (queue.sent[0]["type"], queue.sent[0]["event"]) == ("track", "Demo Requested")
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer test-read", "Bearer wrong"])
@@ -90,3 +90,35 @@ def test_a_body_over_the_limit_is_refused_even_compressed(queue: RecordingQueue)
     with pytest.raises(PayloadTooLarge):
         collect(request(body, encoding="gzip"), StaticKeys(), queue)
     assert queue.sent == []
+
+
+@pytest.mark.parametrize("key", [42, ["test-write"], {"k": "v"}])
+def test_a_write_key_that_is_not_text_is_refused_naming_it(key: object, queue: RecordingQueue) -> None:
+    with pytest.raises(InvalidMessage) as refused:
+        collect(
+            request({"writeKey": key, "userId": "u", "event": "a"}, call="track", authorization=None),
+            StaticKeys(),
+            queue,
+        )
+    assert refused.value.field == "writeKey"
+    assert queue.sent == []
+
+
+def test_a_batch_with_one_message_nested_too_deep_keeps_nothing(queue: RecordingQueue) -> None:
+    deep: dict[str, object] = {}
+    for _ in range(300):
+        deep = {"a": deep}
+    good = {"type": "track", "userId": "u", "event": "a"}
+    with pytest.raises(InvalidMessage) as refused:
+        collect(request({"batch": [good] * 10 + [{**good, "properties": deep}]}), StaticKeys(), queue)
+    assert refused.value.field.startswith("batch[10].properties")
+    assert queue.sent == []
+
+
+def test_the_queued_message_is_the_normalised_wire_message(queue: RecordingQueue) -> None:
+    collect(request({"userId": "u", "event": "a", "writeKey": "x"}, call="track"), StaticKeys(), queue)
+    (message,) = queue.sent
+    assert message["receivedAt"] == "2026-11-24T09:30:00Z"
+    assert message["timestamp"] == "2026-11-24T09:30:00Z"
+    assert message["messageId"]
+    assert "writeKey" not in message

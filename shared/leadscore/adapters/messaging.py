@@ -5,14 +5,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from leadscore.alerts import email_text
-from leadscore.events import Event
+from leadscore.errors import Unavailable
 from leadscore.ports import QueuedMessage
 from leadscore.records import Alert
 from leadscore.resources import ARCHIVE_PREFIX
@@ -22,30 +24,58 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-SQS_BATCH_LIMIT = 10
+# SendMessageBatch's limits: 10 entries and 256 KB of bodies per call.
+SQS_BATCH_ENTRIES = 10
+SQS_BATCH_BYTES = 256 * 1024
+SEND_ATTEMPTS = 3
+SEND_THREADS = 8
 
 
-class QueueRejected(RuntimeError):
-    """SQS refused some messages of a batch."""
+class SqsMessageQueue:
+    """Sends each message as one SQS message (its JSON), in parallel batches; entries SQS refuses are
+    sent again, and only what still fails after that makes the request fail (503, which SDKs retry)."""
 
-
-class SqsEventQueue:
     def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
         self._url = queue_url
         self._client = client or boto3.client("sqs")
 
-    def send(self, events: Sequence[Event]) -> None:
-        for start in range(0, len(events), SQS_BATCH_LIMIT):
-            chunk = events[start : start + SQS_BATCH_LIMIT]
+    def send(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        bodies = [json.dumps(message, separators=(",", ":"), ensure_ascii=False) for message in messages]
+        chunks = list(_chunks(bodies))
+        try:
+            if len(chunks) == 1:
+                self._send_chunk(chunks[0])
+                return
+            with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(chunks))) as pool:
+                list(pool.map(self._send_chunk, chunks))
+        except ClientError as error:
+            raise Unavailable(f"the event queue refused the messages ({error})") from error
+
+    def _send_chunk(self, bodies: list[str]) -> None:
+        pending = {str(position): body for position, body in enumerate(bodies)}
+        for _ in range(SEND_ATTEMPTS):
             response = self._client.send_message_batch(
                 QueueUrl=self._url,
-                Entries=[
-                    {"Id": str(position), "MessageBody": event.model_dump_json()}
-                    for position, event in enumerate(chunk)
-                ],
+                Entries=[{"Id": entry_id, "MessageBody": body} for entry_id, body in pending.items()],
             )
-            if response.get("Failed"):
-                raise QueueRejected(f"SQS refused {len(response['Failed'])} of {len(chunk)} events")
+            pending = {failed["Id"]: pending[failed["Id"]] for failed in response.get("Failed", [])}
+            if not pending:
+                return
+        raise Unavailable(f"the event queue refused {len(pending)} of {len(bodies)} messages")
+
+
+def _chunks(bodies: list[str]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    size = 0
+    for body in bodies:
+        length = len(body.encode())
+        if chunk and (len(chunk) == SQS_BATCH_ENTRIES or size + length > SQS_BATCH_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(body)
+        size += length
+    if chunk:
+        yield chunk
 
 
 class S3EventArchive:

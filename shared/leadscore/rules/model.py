@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from leadscore.rules.conditions import Condition
 
@@ -243,6 +253,50 @@ class EmailLists(_Strict):
     competitors: list[str] = Field(default_factory=list)
 
 
+# Forms (POST /v1/forms/{formId}, read by leadscore.forms): the defaults a form gets without configuration.
+FORM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
+DEFAULT_FORM_EVENT = "Form Submitted"
+DEFAULT_HONEYPOT = "_hp"
+# Traits the form reader sets itself; a mapping may not write them.
+FORM_SIGNAL_TRAITS = ("spam", "spam_reasons")
+
+_FieldName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _text_key(value: Any) -> Any:
+    """YAML reads ``123:`` as a number; a form id is text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+FormId = Annotated[str, BeforeValidator(_text_key), Field(pattern=FORM_ID_PATTERN)]
+
+
+class FormSettings(_Strict):
+    """One form's settings: extra fields mapped to traits, where a browser goes after posting, the event."""
+
+    fields: dict[Annotated[_FieldName, BeforeValidator(_text_key)], _FieldName] = Field(default_factory=dict)
+    thank_you_url: str | None = Field(default=None, max_length=2000)
+    event: str = Field(default=DEFAULT_FORM_EVENT, min_length=1, max_length=200)
+    honeypot: _FieldName = DEFAULT_HONEYPOT
+
+    @field_validator("fields")
+    @classmethod
+    def _not_signals(cls, fields: dict[str, str]) -> dict[str, str]:
+        for source, trait in fields.items():
+            if trait in FORM_SIGNAL_TRAITS:
+                raise ValueError(f"{source!r} cannot map to {trait!r}: the service sets that trait itself")
+        return fields
+
+    @field_validator("thank_you_url")
+    @classmethod
+    def _absolute(cls, url: str | None) -> str | None:
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or any(ord(c) < 32 for c in url):
+                raise ValueError(f"thank_you_url must be an absolute http(s) URL, not {url!r}")
+        return url
+
+
 class RuleFile(_Strict):
     """The whole file as written; :class:`leadscore.rules.RuleSet` adds the cross-checks and lookups."""
 
@@ -258,3 +312,4 @@ class RuleFile(_Strict):
     grade: Grade
     sharp_rise: SharpRise | None = None
     accounts: Accounts
+    forms: dict[FormId, FormSettings] = Field(default_factory=dict)
