@@ -9,29 +9,46 @@ from typing import Any
 
 from leadscore.errors import ConcurrentUpdate
 from leadscore.ports import QueuedMessage
-from leadscore.records import Alert, LeadRecord
+from leadscore.records import Alert, LeadRecord, MergedLead, StoredItem
 
 
 class InMemoryLeadRepository:
     """A conditional write is atomic, as DynamoDB's is, so parallel workers can race on it."""
 
     def __init__(self) -> None:
-        self.records: dict[str, LeadRecord] = {}
+        self.items: dict[str, StoredItem] = {}
         self.writes = 0
         self._lock = threading.Lock()
+
+    @property
+    def records(self) -> dict[str, LeadRecord]:
+        return {key: item for key, item in self.items.items() if isinstance(item, LeadRecord)}
+
+    def read(self, lead_id: str) -> StoredItem | None:
+        return self.items.get(lead_id)
+
+    def read_many(self, lead_ids: Sequence[str]) -> dict[str, StoredItem]:
+        return {lead_id: self.items[lead_id] for lead_id in lead_ids if lead_id in self.items}
 
     def get(self, lead_id: str) -> LeadRecord | None:
         return self.records.get(lead_id)
 
     def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
-        return {lead_id: self.records[lead_id] for lead_id in lead_ids if lead_id in self.records}
+        records = self.records
+        return {lead_id: records[lead_id] for lead_id in lead_ids if lead_id in records}
 
     def save(self, record: LeadRecord, expected_version: int) -> None:
+        self._put(record, expected_version)
+
+    def mark_merged(self, merged: MergedLead, expected_version: int) -> None:
+        self._put(merged, expected_version)
+
+    def _put(self, item: StoredItem, expected_version: int) -> None:
         with self._lock:
-            current = self.records.get(record.lead_id)
+            current = self.items.get(item.lead_id)
             if (current.version if current else 0) != expected_version:
-                raise ConcurrentUpdate(record.lead_id)
-            self.records[record.lead_id] = record
+                raise ConcurrentUpdate(item.lead_id)
+            self.items[item.lead_id] = item
             self.writes += 1
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:

@@ -11,9 +11,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadscore.adapters.dynamodb import item_to_record
+from leadscore.adapters.dynamodb import item_to_stored
 from leadscore.adapters.messaging import SnsAlertPublisher
 from leadscore.alerts import publish_new_alerts
+from leadscore.records import LeadRecord
 from leadscore.rules import RuleSet
 from leadscore.settings import NotifySettings, load_settings, rules_at
 
@@ -31,10 +32,14 @@ def alert_on_change(record: DynamoDBRecord) -> None:
     new_image = record.raw_event["dynamodb"].get("NewImage")
     if not new_image:
         return
+    after = item_to_stored(new_image)
+    if not isinstance(after, LeadRecord):
+        return  # an id merged into a person: the person's own write raises what the merge earned
     old_image = record.raw_event["dynamodb"].get("OldImage")
+    before = item_to_stored(old_image) if old_image else None
     publisher, rules = _collaborators()
-    before = item_to_record(old_image) if old_image else None
-    for alert in publish_new_alerts(rules, before, item_to_record(new_image), publisher):
+    previous = before if isinstance(before, LeadRecord) else None
+    for alert in publish_new_alerts(rules, previous, after, publisher):
         logger.info("alert published", extra={"lead_id": alert.lead_id, "kind": alert.kind})
 
 

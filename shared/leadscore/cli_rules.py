@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from leadscore.engine import LeadScore, LeadState, Signal, evaluate, score_lead
 from leadscore.events import Event
+from leadscore.identity import add_links, links_in_order, person_of
 from leadscore.rules import DEFAULT_RULES_FILE, RuleFileError, RuleSet, load_rules
 from leadscore.segment import InvalidMessage, loads, read_message
 
@@ -114,15 +115,18 @@ def _read_events(path: Path, at: datetime) -> list[Event]:
 
 
 def _replay(rules: RuleSet, events: Iterable[Event], at: datetime) -> list[tuple[LeadState, list[Signal]]]:
-    """Each lead's events in time order, each evaluated at its own moment, as the live service would."""
+    """Each person's events in time order, each evaluated at its own moment, as the live service would;
+    an anonymous visitor's events are the person's they were linked to (see ``identity``)."""
     states: dict[str, LeadState] = {}
     signals: dict[str, list[Signal]] = defaultdict(list)
-    for event in sorted(events, key=lambda item: (item.timestamp, item.message_id)):
-        if event.timestamp > at:
-            continue
-        evaluation = evaluate(rules, states.get(event.lead_id), [event], event.timestamp)
-        states[event.lead_id] = evaluation.state
-        signals[event.lead_id].extend(evaluation.signals)
+    happened = [event for event in events if event.timestamp <= at]
+    links: dict[str, str] = {}
+    add_links(links, links_in_order(happened))
+    for event in sorted(happened, key=lambda item: (item.timestamp, item.message_id)):
+        person = person_of(event.lead_id, links)
+        evaluation = evaluate(rules, states.get(person), [event], event.timestamp, lead_id=person)
+        states[person] = evaluation.state
+        signals[person].extend(evaluation.signals)
     return [(state, signals[lead_id]) for lead_id, state in states.items()]
 
 

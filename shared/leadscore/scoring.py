@@ -9,11 +9,12 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from leadscore.engine import evaluate
+from leadscore.engine import LeadState, evaluate
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
+from leadscore.identity import MAX_HOPS, add_links, links_in_order, person_of
 from leadscore.ports import LeadRepository
-from leadscore.records import LeadRecord, LeadSummary
+from leadscore.records import LeadRecord, LeadSummary, MergedLead, StoredItem
 from leadscore.rules import RuleSet
 
 logger = Logger(child=True)
@@ -29,55 +30,136 @@ class QueuedEvent:
     event: Event
 
 
+class Rerouted(Exception):
+    """The lead was merged into another while this batch scored it: the batch's redelivery routes its
+    events to the person (nothing of them was written)."""
+
+
 def score_queued_events(
     queued: Sequence[QueuedEvent], repository: LeadRepository, rules: RuleSet, now: datetime
 ) -> list[str]:
     """Score a batch; returns the receipts of the events that could not be scored (to be redelivered).
 
+    Each event is scored on its person (see ``identity``): an anonymous visitor's events on the person
+    they were linked to, and an id newly linked in this batch has its state joined into the person.
     An event the engine cannot score fails alone: its lead's other events are scored without it.
     """
-    by_lead: dict[str, list[QueuedEvent]] = defaultdict(list)
+    routing = _Routing.of([item.event for item in queued], repository)
+    by_person: dict[str, list[QueuedEvent]] = defaultdict(list)
     for item in queued:
-        by_lead[item.event.lead_id].append(item)
-    stored = repository.get_many(list(by_lead))
+        by_person[routing.person(item.event.lead_id)].append(item)
     failed: list[str] = []
-    for lead_id, items in by_lead.items():
-        record = stored.get(lead_id)
+    for person, items in by_person.items():
+        record, merging = routing.live(person), routing.merging_into(person)
         try:
-            _apply(items, record, repository=repository, rules=rules, now=now)
+            _apply(person, items, record, merging, repository=repository, rules=rules, now=now)
+            continue
+        except Rerouted:
+            logger.info("lead merged meanwhile: redelivery will route it", extra={"lead_id": person})
+            failed.extend(item.receipt for item in items)
             continue
         except Exception:
-            logger.exception("scoring failed", extra={"lead_id": lead_id, "events": len(items)})
-        poison = [item for item in items if not _scorable(lead_id, record, item, rules, now)]
+            logger.exception("scoring failed", extra={"lead_id": person, "events": len(items)})
+        poison = [item for item in items if not _scorable(person, record, item, rules, now)]
         rest = [item for item in items if item not in poison]
         failed.extend(item.receipt for item in poison)
         if not poison or not rest:
             failed.extend(item.receipt for item in rest)  # the lead failed, not one of its events
             continue
         try:
-            _apply(rest, record, repository=repository, rules=rules, now=now)
+            _apply(person, rest, record, merging, repository=repository, rules=rules, now=now)
         except Exception:
-            logger.exception("scoring failed", extra={"lead_id": lead_id, "events": len(rest)})
+            logger.exception("scoring failed", extra={"lead_id": person, "events": len(rest)})
             failed.extend(item.receipt for item in rest)
     return failed
 
 
+@dataclass(frozen=True)
+class _Routing:
+    """Where a batch's events go: the stored merges, and the links its messages add."""
+
+    stored: dict[str, StoredItem]
+    links: dict[str, str]
+    new_links: dict[str, str]
+
+    @classmethod
+    def of(cls, events: Sequence[Event], repository: LeadRepository) -> _Routing:
+        candidates = links_in_order(events)
+        ids = {event.lead_id for event in events} | {lead_id for link in candidates for lead_id in link}
+        stored = repository.read_many(sorted(ids))
+        links: dict[str, str] = {}
+        checked = set(ids)
+        for _ in range(MAX_HOPS):  # a merge into an id merged since: read along the chain
+            links = {key: item.into for key, item in stored.items() if isinstance(item, MergedLead)}
+            unread = sorted(set(links.values()) - checked)
+            if not unread:
+                break
+            checked.update(unread)
+            stored.update(repository.read_many(unread))
+        new_links = add_links(links, candidates)
+        return cls(stored=stored, links=links, new_links=new_links)
+
+    def person(self, lead_id: str) -> str:
+        return person_of(lead_id, self.links)
+
+    def live(self, lead_id: str) -> LeadRecord | None:
+        stored = self.stored.get(lead_id)
+        if isinstance(stored, MergedLead):
+            raise Rerouted(lead_id)
+        return stored
+
+    def merging_into(self, person: str) -> dict[str, LeadRecord | None]:
+        """The ids this batch links to ``person``, each with its lead if it has one."""
+        return {merged: self.live(merged) for merged in self.new_links if self.person(merged) == person}
+
+
 def _apply(
+    lead_id: str,
     items: Sequence[QueuedEvent],
     record: LeadRecord | None,
+    merging: dict[str, LeadRecord | None],
     *,
     repository: LeadRepository,
     rules: RuleSet,
     now: datetime,
 ) -> None:
-    apply_events(
-        lead_id=items[0].event.lead_id,
-        events=[item.event for item in items],
-        record=record,
-        repository=repository,
-        rules=rules,
-        now=now,
-    )
+    """Evaluate and write the lead, then mark each merged id (after: a crash in between leaves a join
+    that the redelivery repeats harmlessly). When another writer got there first, re-read, again."""
+    events = [item.event for item in items]
+    sources = dict(merging)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        merged_states = [source.state for source in sources.values() if source is not None]
+        updated = evaluated_record(lead_id, record, events, rules, now, merging=merged_states)
+        try:
+            if record is None or updated.state != record.state:
+                repository.save(updated, expected_version=record.version if record else 0)
+                record = updated
+            for merged_id, source in list(sources.items()):
+                version = source.version if source is not None else 0
+                merge = MergedLead(lead_id=merged_id, version=version + 1, into=lead_id)
+                repository.mark_merged(merge, expected_version=version)
+                del sources[merged_id]
+            return
+        except ConcurrentUpdate:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            record, sources = _reread(lead_id, sources, repository)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _reread(
+    lead_id: str, sources: dict[str, LeadRecord | None], repository: LeadRepository
+) -> tuple[LeadRecord | None, dict[str, LeadRecord | None]]:
+    current = repository.read_many([lead_id, *sources])
+    lead = current.get(lead_id)
+    if isinstance(lead, MergedLead):
+        raise Rerouted(lead_id)
+    # An id merged meanwhile (into anyone) is settled; one with new activity is joined again.
+    return lead, {
+        merged_id: found
+        for merged_id in sources
+        if not isinstance(found := current.get(merged_id), MergedLead)
+    }
 
 
 def _scorable(
@@ -85,43 +167,26 @@ def _scorable(
 ) -> bool:
     """Whether the engine can take this event on its own (a poison event must not sink its lead)."""
     try:
-        evaluate(rules, record.state if record else None, [item.event], now)
+        evaluate(rules, record.state if record else None, [item.event], now, lead_id=lead_id)
     except Exception:
         logger.exception("unscorable event", extra={"lead_id": lead_id, "receipt": item.receipt})
         return False
     return True
 
 
-def apply_events(
-    *,
+def evaluated_record(
     lead_id: str,
-    events: Sequence[Event],
     record: LeadRecord | None,
-    repository: LeadRepository,
+    events: Sequence[Event],
     rules: RuleSet,
     now: datetime,
+    *,
+    merging: Sequence[LeadState] = (),
 ) -> LeadRecord:
-    """Evaluate and write; when another writer got there first, re-read and evaluate again."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        updated = evaluated_record(lead_id, record, events, rules, now)
-        if record is not None and updated.state == record.state:
-            return record  # every event was already counted: nothing to write
-        try:
-            repository.save(updated, expected_version=record.version if record else 0)
-        except ConcurrentUpdate:
-            if attempt == MAX_ATTEMPTS:
-                raise
-            record = repository.get(lead_id)
-            continue
-        return updated
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def evaluated_record(
-    lead_id: str, record: LeadRecord | None, events: Sequence[Event], rules: RuleSet, now: datetime
-) -> LeadRecord:
-    """The record after the engine has seen ``events`` (none: a re-evaluation as of ``now``)."""
-    evaluation = evaluate(rules, record.state if record else None, events, now)
+    """The record after the engine has seen ``events`` and joined ``merging`` (neither: a re-evaluation
+    as of ``now``)."""
+    state = record.state if record else None
+    evaluation = evaluate(rules, state, events, now, merging=merging, lead_id=lead_id)
     return LeadRecord(
         lead_id=lead_id,
         version=(record.version if record else 0) + 1,

@@ -66,7 +66,7 @@ class RacingRepository(InMemoryLeadRepository):
 
 def test_a_concurrent_write_is_not_lost() -> None:
     repository = RacingRepository(rival=page("a", "rival", "/pricing/teams"))
-    repository.records["a"] = evaluated_record("a", None, [identify("a")], RULES, NOW)
+    repository.items["a"] = evaluated_record("a", None, [identify("a")], RULES, NOW)
     assert score_queued_events(queued(page("a", "ours")), repository, RULES, NOW) == []
     final = repository.records["a"]
     assert final.version == 3

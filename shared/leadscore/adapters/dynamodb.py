@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from leadscore.engine import Signal, decode_state, encode_state
 from leadscore.errors import ConcurrentUpdate
-from leadscore.records import LeadRecord, LeadSummary
+from leadscore.records import LeadRecord, LeadSummary, MergedLead, StoredItem
 from leadscore.resources import DECAY_SHARDS, LEADS_TABLE
 
 if TYPE_CHECKING:
@@ -42,7 +42,8 @@ class StoredLead(BaseModel):
 
     ``v`` counts writes and guards them; ``st`` is the engine's state (``encode_state``); the summary
     (``sc`` ... ``at``) lets the stream and listings read a score without the rules; ``sig`` holds the
-    signals the write raised; ``acct`` and ``dsh``/``due`` are the index keys.
+    signals the write raised; ``acct`` and ``dsh``/``due`` are the index keys. A merged id's item holds
+    only its keys, ``v`` and ``mi``, the lead it was merged into.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -51,15 +52,16 @@ class StoredLead(BaseModel):
     sk: str = LEAD_SORT_KEY
     sv: int = SCHEMA_VERSION
     v: int
-    st: bytes
-    sc: float
-    fi: float
-    en: float
-    bd: str
-    sg: str
-    gr: str
-    rv: str
-    at: int
+    mi: str | None = None
+    st: bytes = b""
+    sc: float = 0.0
+    fi: float = 0.0
+    en: float = 0.0
+    bd: str = ""
+    sg: str = ""
+    gr: str = ""
+    rv: str = ""
+    at: int = 0
     sig: str | None = None
     acct: str | None = None
     dsh: str | None = None
@@ -87,10 +89,16 @@ class StoredLead(BaseModel):
             due=int(due.timestamp()) if due is not None else None,
         )
 
-    def record(self) -> LeadRecord:
+    @classmethod
+    def merged(cls, merged: MergedLead) -> StoredLead:
+        return cls(pk=LEAD_PREFIX + merged.lead_id, v=merged.version, mi=merged.into)
+
+    def stored(self) -> StoredItem:
         if self.sv != SCHEMA_VERSION:
             raise ValueError(f"lead item schema {self.sv} is not {SCHEMA_VERSION}: migrate it first")
         lead_id = self.pk.removeprefix(LEAD_PREFIX)
+        if self.mi is not None:
+            return MergedLead(lead_id=lead_id, version=self.v, into=self.mi)
         return LeadRecord(
             lead_id=lead_id,
             version=self.v,
@@ -111,7 +119,8 @@ class StoredLead(BaseModel):
 
     def attribute_values(self) -> dict[str, AttributeValueTypeDef]:
         item: dict[str, AttributeValueTypeDef] = {}
-        for name, value in self.model_dump(exclude_none=True).items():
+        merged_only = {_PK, _SK, "sv", "v", "mi"} if self.mi is not None else None
+        for name, value in self.model_dump(include=merged_only, exclude_none=True).items():
             if isinstance(value, bytes):
                 item[name] = {"B": value}
             elif isinstance(value, int | float):
@@ -161,8 +170,16 @@ def record_to_item(record: LeadRecord) -> dict[str, AttributeValueTypeDef]:
     return StoredLead.of(record).attribute_values()
 
 
+def item_to_stored(item: Item) -> StoredItem:
+    return StoredLead.from_attribute_values(item).stored()
+
+
 def item_to_record(item: Item) -> LeadRecord:
-    return StoredLead.from_attribute_values(item).record()
+    """A live lead's item (a merged id's item is not a record: see :func:`item_to_stored`)."""
+    stored = item_to_stored(item)
+    if not isinstance(stored, LeadRecord):
+        raise ValueError(f"{stored.lead_id!r} was merged into {stored.into!r}")
+    return stored
 
 
 class DynamoLeadRepository:
@@ -170,12 +187,16 @@ class DynamoLeadRepository:
         self._table = table_name
         self._client = client or boto3.client("dynamodb")
 
-    def get(self, lead_id: str) -> LeadRecord | None:
+    def read(self, lead_id: str) -> StoredItem | None:
         response = self._client.get_item(TableName=self._table, Key=lead_key(lead_id), ConsistentRead=True)
-        return item_to_record(response["Item"]) if "Item" in response else None
+        return item_to_stored(response["Item"]) if "Item" in response else None
 
-    def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
-        found: dict[str, LeadRecord] = {}
+    def get(self, lead_id: str) -> LeadRecord | None:
+        stored = self.read(lead_id)
+        return stored if isinstance(stored, LeadRecord) else None
+
+    def read_many(self, lead_ids: Sequence[str]) -> dict[str, StoredItem]:
+        found: dict[str, StoredItem] = {}
         for start in range(0, len(lead_ids), BATCH_GET_LIMIT):
             keys: list[Any] = [lead_key(lead_id) for lead_id in lead_ids[start : start + BATCH_GET_LIMIT]]
             while keys:
@@ -183,13 +204,26 @@ class DynamoLeadRepository:
                     RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
                 )
                 for item in response["Responses"].get(self._table, []):
-                    record = item_to_record(item)
-                    found[record.lead_id] = record
+                    stored = item_to_stored(item)
+                    found[stored.lead_id] = stored
                 unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
                 keys = list(unprocessed["Keys"]) if unprocessed else []
         return found
 
+    def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+        return {
+            lead_id: stored
+            for lead_id, stored in self.read_many(lead_ids).items()
+            if isinstance(stored, LeadRecord)
+        }
+
     def save(self, record: LeadRecord, expected_version: int) -> None:
+        self._put(record.lead_id, record_to_item(record), expected_version)
+
+    def mark_merged(self, merged: MergedLead, expected_version: int) -> None:
+        self._put(merged.lead_id, StoredLead.merged(merged).attribute_values(), expected_version)
+
+    def _put(self, lead_id: str, item: dict[str, AttributeValueTypeDef], expected_version: int) -> None:
         condition: dict[str, Any] = (
             {"ConditionExpression": "attribute_not_exists(#pk)", "ExpressionAttributeNames": {"#pk": _PK}}
             if expected_version == 0
@@ -200,10 +234,10 @@ class DynamoLeadRepository:
             }
         )
         try:
-            self._client.put_item(TableName=self._table, Item=record_to_item(record), **condition)
+            self._client.put_item(TableName=self._table, Item=item, **condition)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise ConcurrentUpdate(record.lead_id) from error
+                raise ConcurrentUpdate(lead_id) from error
             raise
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:

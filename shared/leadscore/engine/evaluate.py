@@ -9,7 +9,7 @@ from functools import cached_property
 
 from leadscore.engine.model import LeadScore, Signal
 from leadscore.engine.reading import Reading, Timeline
-from leadscore.engine.record import record_events
+from leadscore.engine.record import join_states, record_events
 from leadscore.engine.signals import raise_signals
 from leadscore.engine.state import LeadState, epoch
 from leadscore.events import Event
@@ -41,18 +41,29 @@ class Evaluation:
         return self.timeline.next_change(epoch(self.at), since=self.reading.position)
 
 
-def evaluate(rules: RuleSet, state: LeadState | None, events: Sequence[Event], at: datetime) -> Evaluation:
-    """Join the events into the state, then score as of ``at`` and raise the signals the change earned.
+def evaluate(
+    rules: RuleSet,
+    state: LeadState | None,
+    events: Sequence[Event],
+    at: datetime,
+    *,
+    merging: Sequence[LeadState] = (),
+    lead_id: str | None = None,
+) -> Evaluation:
+    """Join the events (and the states of leads ``merging`` into this one) into the state, then score
+    as of ``at`` and raise the signals the change earned.
 
     Idempotent and order-blind: the state is a join of the messages' facts, so an event seen before
     changes nothing, and the facts do not depend on arrival order or batching.
     """
     if state is None:
-        if not events:
+        if not events and not merging:
             raise ValueError("a new lead needs at least one event")
-        state = LeadState(lead_id=events[0].lead_id)
+        state = LeadState(lead_id=lead_id or events[0].lead_id)
     now = epoch(at)
     recorded = record_events(rules, state, events, now)
+    for other in merging:
+        recorded = join_states(rules, recorded, other, now)
     before = Timeline.of(rules, state, now) if state.band is not None else None
     # Decay first: the band and stage the lead had just before these events, read now.
     previous = before.reading(now, explain=False) if before is not None else None

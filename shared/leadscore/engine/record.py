@@ -18,15 +18,15 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from leadscore.email_kinds import email_domain, email_kind
+from leadscore.email_kinds import account_domain, email_kind
 from leadscore.engine.matching import TriggerIndex, triggers_of
-from leadscore.engine.points import repeat_hits, tidy
+from leadscore.engine.points import factor, repeat_hits, tidy
 from leadscore.engine.reading import Profile
 from leadscore.engine.state import DAY, Fact, LeadState, RuleHits, epoch, tag
 from leadscore.events import Event
 from leadscore.rules import RuleSet
 from leadscore.rules.conditions import Facts
-from leadscore.rules.model import EngagementRule
+from leadscore.rules.model import EngagementRule, Group
 
 LATE_ARRIVAL = 7 * DAY
 QUEUE_RETENTION = 14 * DAY
@@ -79,6 +79,108 @@ def record_events(rules: RuleSet, state: LeadState, events: Sequence[Event], at:
     return state.model_copy(update=changes)
 
 
+def join_states(rules: RuleSet, state: LeadState, other: LeadState, at: int) -> LeadState:
+    """``state`` joined with another lead's (an anonymous visitor's, once they identify): the same join
+    as recording, so the result is the state of both leads' messages together, whatever their order.
+
+    One approximation: weeks already folded on both sides add up without their per-day or per-week
+    limits applied across the two (activity older than ``FOLD_AFTER`` on each side).
+    """
+    folded_until = max(state.folded_until, other.folded_until, at - FOLD_AFTER)
+    traits, trait_times = dict(state.traits), dict(state.trait_times)
+    _join_registers(traits, trait_times, other.traits, other.trait_times)
+    group = max((state.group_at, state.group_id), (other.group_at, other.group_id), key=_register)
+    hits, occurrences = dict(state.hits), dict(state.occurrences)
+    for rule_id in other.hits.keys() | other.occurrences.keys():
+        rule = rules.engagement_by_id.get(rule_id)
+        if rule is None:
+            continue  # a rule since removed
+        group_settings = rules.group(rule.group)
+        theirs = other.hits.get(rule_id, RuleHits())
+        if rule.repeat is not None:
+            streaks = _streaks(rule, set(other.occurrences.get(rule_id, ())), occurrences, folded_until)
+            theirs = RuleHits(
+                facts=_joined(theirs.facts, streaks),
+                folded_count=theirs.folded_count,
+                folded_raw=theirs.folded_raw,
+                folded_value=theirs.folded_value,
+                folded_at=theirs.folded_at,
+            )
+        joined = tidy(
+            _joined_hits(hits.get(rule_id, RuleHits()), theirs, group_settings),
+            rule,
+            group_settings,
+            folded_until,
+        )
+        if joined.facts or joined.folded_count:
+            hits[rule_id] = joined
+    firsts = [time for time in (state.first_at, other.first_at) if time is not None]
+    lasts = [time for time in (state.last_at, other.last_at) if time is not None]
+    accepted = [time for time in (state.sales_accepted_at, other.sales_accepted_at) if time is not None]
+    disqualified = dict(state.disqualified)
+    for rule_id, time in other.disqualified.items():
+        disqualified[rule_id] = min(time, disqualified.get(rule_id, time))
+    fast_tracked = dict(state.fast_tracked)
+    for rule_id, time in other.fast_tracked.items():
+        fast_tracked[rule_id] = max(time, fast_tracked.get(rule_id, time))
+    result = state.model_copy(
+        update={
+            "traits": traits,
+            "trait_times": trait_times,
+            "group_at": group[0],
+            "group_id": group[1],
+            "account_id": _account_of(rules, group[1], traits.get("email")),
+            "hits": hits,
+            "occurrences": occurrences,
+            "disqualified": disqualified,
+            "fast_tracked": fast_tracked,
+            "sales_accepted_at": min(accepted, default=None),
+            "first_at": min(firsts, default=None),
+            "last_at": max(lasts, default=None),
+            "folded_until": folded_until,
+        }
+    )
+    return state if result == state else result
+
+
+def _joined_hits(mine: RuleHits, theirs: RuleHits, group: Group) -> RuleHits:
+    """Facts joined by message; folded weeks (disjoint messages) add, decayed to the later fold."""
+    if not theirs.folded_count or not mine.folded_count:
+        folded = theirs if theirs.folded_count else mine
+        return RuleHits(
+            facts=_joined(mine.facts, theirs.facts),
+            folded_count=folded.folded_count,
+            folded_raw=folded.folded_raw,
+            folded_value=folded.folded_value,
+            folded_at=folded.folded_at,
+        )
+    assert mine.folded_at is not None
+    assert theirs.folded_at is not None
+    at = max(mine.folded_at, theirs.folded_at)
+    value = sum(
+        side.folded_value * factor(group, side.folded_value, at - side.folded_at)
+        for side in (mine, theirs)
+        if side.folded_at is not None
+    )
+    return RuleHits(
+        facts=_joined(mine.facts, theirs.facts),
+        folded_count=mine.folded_count + theirs.folded_count,
+        folded_raw=mine.folded_raw + theirs.folded_raw,
+        folded_value=value,
+        folded_at=at,
+    )
+
+
+def _join_registers(
+    traits: dict[str, Any], times: dict[str, int], other: dict[str, Any], other_times: dict[str, int]
+) -> None:
+    for name, value in other.items():
+        time = other_times[name]
+        if name not in times or _register((time, value)) > _register((times[name], traits[name])):
+            traits[name] = value
+            times[name] = time
+
+
 def _scores(event: Event, folded_until: int) -> bool:
     """Whether an event may earn engagement points: received in time, and not older than the fold
     horizon (which no deliverable message is: see FOLD_AFTER)."""
@@ -92,7 +194,7 @@ def _account_of(rules: RuleSet, group_id: str | None, email: Any) -> str | None:
     if group_id:
         return group_id
     if email_kind(email, rules.competitors) == "business":
-        return email_domain(email)
+        return account_domain(email)
     return None
 
 
@@ -106,12 +208,12 @@ def _merge_traits(
     rules: RuleSet, traits: dict[str, Any], times: dict[str, int], incoming: dict[str, Any], time: int
 ) -> None:
     """Keep the traits the rules read, each a newest-wins register."""
-    for name, value in incoming.items():
-        if name.split(".")[0] not in rules.profile_traits and name not in rules.profile_traits:
-            continue
-        if name not in times or _register((time, value)) > _register((times[name], traits[name])):
-            traits[name] = value
-            times[name] = time
+    kept = {
+        name: value
+        for name, value in incoming.items()
+        if name.split(".")[0] in rules.profile_traits or name in rules.profile_traits
+    }
+    _join_registers(traits, times, kept, dict.fromkeys(kept, time))
 
 
 class _LazyProfile:
