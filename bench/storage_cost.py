@@ -165,7 +165,7 @@ def queued_bodies(messages: Sequence[dict[str, Any]]) -> list[Queued]:
     out = []
     for message in messages:
         accepted = accept_message(message, arrival(message), call=message["type"])
-        body = json.dumps(accepted.message, separators=(",", ":"), ensure_ascii=False)
+        body = json.dumps(accepted.message, separators=(",", ":"))
         out.append(Queued(accepted.event.lead_id, body, arrival(message)))
     return out
 

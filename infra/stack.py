@@ -6,6 +6,7 @@ reads it too); this file only decides which capability owns what and who may do 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Stack
@@ -19,6 +20,7 @@ from infra.constructs.scoring import DecaySchedule
 from infra.constructs.storage import EventArchive, LeadsTable
 from infra.functions import service_function, shared_layer
 from leadscore import resources
+from leadscore.api import Throttle
 from leadscore.resources import FUNCTIONS, LEADS_TABLE
 
 
@@ -33,6 +35,8 @@ class LeadScoringStack(Stack):
         layer_dir: Path,
         alert_email: str | None = None,
         decay_schedule: str = resources.DECAY_SCHEDULE,
+        allowed_origins: Sequence[str] = resources.DEFAULT_ALLOWED_ORIGINS,
+        throttle: Throttle | None = None,
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description=description)
@@ -73,7 +77,9 @@ class LeadScoringStack(Stack):
         alerts.grant_publish(notify)
 
         # What invokes each function: the API, the queue, the schedule, the stream.
-        api = TrackingApi(self, "Tracking", functions=functions)
+        api = TrackingApi(
+            self, "Tracking", functions=functions, allowed_origins=allowed_origins, throttle=throttle
+        )
         queue.deliver_to(score)
         DecaySchedule(self, "Decay", function=decay, schedule=decay_schedule)
         alerts.listen_to(leads.table, notify)
@@ -87,6 +93,10 @@ class LeadScoringStack(Stack):
             "ArchiveBucketName": (
                 archive.bucket.bucket_name,
                 "Every accepted event, one object per SQS batch",
+            ),
+            "EventQueueUrl": (
+                queue.queue.queue_url,
+                "Other producers may send Segment messages here (docs/producers.md)",
             ),
             "DeadLetterQueueUrl": (queue.dead_letters.queue_url, "Events that failed scoring three times"),
             "AlertFailuresQueueUrl": (alerts.stream_failures.queue_url, "Stream records notify failed on"),

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.messaging import SqsMessageQueue
@@ -15,9 +18,11 @@ from leadscore.adapters.secrets import SecretKeys
 from leadscore.api import build_api, raw_body
 from leadscore.auth import presented_key, require_key
 from leadscore.browser_sdks import protocol_of, rudderstack_source_config, segment_settings
-from leadscore.ingest import CollectRequest, collect
+from leadscore.forms import FormPost
+from leadscore.ingest import CollectRequest, collect, collect_form, decompressed
 from leadscore.resources import TRACKING_CALLS
-from leadscore.settings import CollectSettings, load_settings
+from leadscore.segment import MAX_BATCH_BYTES
+from leadscore.settings import CollectSettings, load_settings, rules_at
 
 logger = Logger()
 app = build_api()
@@ -48,6 +53,36 @@ def track_call() -> dict[str, Any]:
 
 for _path in CALL_OF_PATH:
     app.post(_path)(track_call)
+
+
+@app.post("/v1/forms/<form_id>")
+def form_post(form_id: str) -> Response[str] | dict[str, Any]:
+    """A plain HTML form or a form builder's webhook; a browser is sent on to the thank-you page."""
+    event = app.current_event
+    headers = event.headers
+    post = FormPost(
+        form_id=unquote(form_id),
+        # A form may attach files (ignored, never stored): the cap is a batch's, not a message's.
+        body=decompressed(raw_body(event), headers.get("content-encoding"), MAX_BATCH_BYTES),
+        content_type=headers.get("content-type"),
+        query=event.raw_query_string or "",
+        # API Gateway's payload 2.0 moves the Cookie header into ``cookies``.
+        cookie=headers.get("cookie") or "; ".join(event.cookies or []) or None,
+        accept=headers.get("accept"),
+        referer=headers.get("referer"),
+    )
+    write_keys, queue = _collaborators()
+    forms = rules_at(load_settings(CollectSettings).rules_path).file.forms
+    authorization = headers.get("authorization")
+    submission = collect_form(
+        post, authorization, forms=forms, write_keys=write_keys, queue=queue, received_at=datetime.now(UTC)
+    )
+    logger.info("form accepted", extra={"form_id": post.form_id})
+    if submission.redirect_to:
+        return Response(
+            status_code=HTTPStatus.SEE_OTHER, headers={"Location": submission.redirect_to}, body=""
+        )
+    return {"success": True}
 
 
 @app.get("/v1/projects/<write_key>/settings")

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from leadscore import cli_rules
+from leadscore import cli_queue, cli_rules
 from leadscore.local.runtime import DEFAULT_OUTBOX
 from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS
 
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
 
     cli_rules.register(commands)
+    cli_queue.register(commands)
     return parser
 
 

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
@@ -22,7 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from leadscore.email_kinds import email_domain, email_kind
 from leadscore.rules.model import DEFAULT_FORM_EVENT, DEFAULT_HONEYPOT, FORM_ID_PATTERN, FormSettings
-from leadscore.segment import InvalidMessage
+from leadscore.segment import MAX_ID_LENGTH, MAX_NUMBER, MAX_TRAIT_TEXT, InvalidMessage, loads
 
 __all__ = [
     "DEFAULT_FORM_EVENT",
@@ -43,15 +44,11 @@ __all__ = [
 MAX_FIELDS = 100
 MAX_NAME_CHARS = 100
 MAX_VALUE_CHARS = 2_000
-# A trait's text is kept on the lead's item: the tracking API refuses trait text over 1,024 characters,
-# so a field mapped to a trait is held to that here, where the error can name the form's field.
-MAX_TRAIT_CHARS = 1_024
-MAX_ID_CHARS = 256
+# The tracking API's bounds, checked here too so that the error names the form's field, not the trait.
+MAX_TRAIT_CHARS = MAX_TRAIT_TEXT
+MAX_ID_CHARS = MAX_ID_LENGTH
 MAX_EMAIL_CHARS = 254
 MAX_URL_CHARS = 2_000
-# Integers a double holds exactly (what the tracking API accepts); longer digit strings are refused unparsed.
-MAX_NUMBER = 2**53
-_MAX_NUMBER_DIGITS = 20
 
 URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
@@ -102,7 +99,9 @@ _LINK = re.compile(r"https?://|www\.|\[url", re.IGNORECASE)
 _NAME_TRAITS = ("name", "firstName", "lastName")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_SEPARATORS = re.compile(r"[^0-9a-z]")
+# JSON's "\ud800" decodes to a lone surrogate, which no UTF-8 encoder (the queue's) can write.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SEPARATORS = re.compile(r"[\W_]")
 _BRACKETED = re.compile(r"^[^\[\]]+\[([^\[\]]+)\]$")
 _WHOLE_NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+$")
 _FORM_ID = re.compile(FORM_ID_PATTERN)
@@ -229,6 +228,8 @@ def _checked_name(name: str) -> str:
         shown = shown[:40] + "..."
     if _CONTROL.search(name):
         raise InvalidMessage(shown, "field names may not contain control characters")
+    if _SURROGATE.search(name):
+        raise InvalidMessage(_SURROGATE.sub("?", shown), "is not valid Unicode text")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidMessage(shown, f"field names are at most {MAX_NAME_CHARS} characters")
     return name
@@ -247,6 +248,8 @@ def _checked_scalar(name: str, raw: Any, *, listed: bool) -> Scalar:
         value = raw.strip()
         if len(value) > MAX_VALUE_CHARS:
             raise InvalidMessage(name, f"is longer than {MAX_VALUE_CHARS:,} characters")
+        if _SURROGATE.search(value):
+            raise InvalidMessage(name, "is not valid Unicode text")
         return value
     if isinstance(raw, bool):
         return raw
@@ -271,6 +274,8 @@ def _text_of(name: str, value: Value) -> str | None:
 def _checked_id(name: str, value: str | None) -> str | None:
     if value is not None and len(value) > MAX_ID_CHARS:
         raise InvalidMessage(name, f"is longer than {MAX_ID_CHARS} characters")
+    if value is not None and _CONTROL.search(value):
+        raise InvalidMessage(name, "must not contain control characters (line breaks, tabs, ...)")
     return value
 
 
@@ -328,7 +333,8 @@ def _read_multipart(body: bytes, content_type: str, fields: _Fields) -> None:
     if not _header(content_type).get_param("boundary"):
         raise InvalidMessage("Content-Type", f"{MULTIPART} needs a boundary parameter")
     head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
-    message = BytesParser().parsebytes(head + body)
+    # The HTTP policy reads parameters as RFC 7578 has browsers send them: raw UTF-8 (compat32 would not).
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
     parts = message.get_payload()
     if not message.is_multipart() or not isinstance(parts, list):
         raise InvalidMessage("body", f"is not {MULTIPART}: the boundary was not found")
@@ -343,10 +349,11 @@ def _read_multipart(body: bytes, content_type: str, fields: _Fields) -> None:
             raise InvalidMessage(_checked_name(name), "must be text (files need a filename)")
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
+        charset = part.get_content_charset() or "utf-8"
         try:
-            value = data.decode(part.get_content_charset() or "utf-8")
+            value = data.decode(charset)
         except (UnicodeDecodeError, LookupError):
-            raise InvalidMessage(_checked_name(name), "is not valid UTF-8 text") from None
+            raise InvalidMessage(_checked_name(name), f"is not valid {charset} text") from None
         fields.add(name, value)
 
 
@@ -354,31 +361,11 @@ def _part_name(part: Message) -> str:
     raw = part.get_param("name", header="content-disposition")
     if raw is None:
         raise InvalidMessage("body", f"has a {MULTIPART} part without a name")
-    name = collapse_rfc2231_value(raw)
-    try:
-        # Browsers send names as raw UTF-8; the parser read them as ASCII with surrogate escapes.
-        return name.encode("ascii", "surrogateescape").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return name
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_NUMBER_DIGITS:
-        raise InvalidMessage("body", f"has a number longer than {_MAX_NUMBER_DIGITS} digits")
-    return int(text)
-
-
-def _no_constant(text: str) -> float:
-    raise InvalidMessage("body", f"is not valid JSON ({text} is not a number)")
+    return collapse_rfc2231_value(raw)
 
 
 def _read_json(body: bytes, fields: _Fields) -> None:
-    try:
-        payload = json.loads(body, parse_int=_bounded_int, parse_constant=_no_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidMessage("body", f"is not valid JSON ({error})") from None
-    except RecursionError:
-        raise InvalidMessage("body", "is nested too deep") from None
+    payload = loads(body)  # the tracking API's bounded decoding: UTF-8, no NaN, no 5,000-digit numbers
     if not isinstance(payload, dict):
         raise InvalidMessage("body", "must be a JSON object")
     for name, value in _json_fields(payload):
@@ -415,7 +402,7 @@ def _split(values: Mapping[str, Value], form: FormSettings) -> tuple[dict[str, V
     properties: dict[str, Value] = {}
     for name, value in values.items():
         key = _key(name)
-        trait = mapped.get(key) or _ALIAS_TRAIT.get(key)
+        trait = (mapped.get(key) or _ALIAS_TRAIT.get(key)) if key else None
         if trait is None:
             properties[name] = value
         else:
@@ -432,7 +419,8 @@ def _trait_value(name: str, trait: str, value: Value) -> Value:
             raise InvalidMessage(name, "must be text")
         return value.lower()
     if trait == "employees" and isinstance(value, str) and _WHOLE_NUMBER.match(value):
-        return int(value.replace(",", ""))
+        number = int(value.replace(",", ""))
+        return number if number <= MAX_NUMBER else value
     return value
 
 
@@ -477,6 +465,7 @@ def _cookie_anonymous_id(cookie: str | None) -> str | None:
             value
             and len(value) <= MAX_ID_CHARS
             and not _CONTROL.search(value)
+            and not _SURROGATE.search(value)
             and not value.startswith(_ENCRYPTED_COOKIE_PREFIXES)
         ):
             return value

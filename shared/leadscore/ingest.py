@@ -1,8 +1,9 @@
-"""Accepting tracking calls: authenticate, validate every message, queue them all or none."""
+"""Accepting tracking calls and form posts: authenticate, validate every message, queue them all or none."""
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 from leadscore.auth import presented_key, require_key
 from leadscore.errors import PayloadTooLarge
 from leadscore.events import EventKind
+from leadscore.forms import FormPost, FormSubmission, read_form
 from leadscore.ports import KeyStore, MessageQueue
+from leadscore.rules.model import FormSettings
 from leadscore.segment import (
     CALLS,
     MAX_BATCH_BYTES,
@@ -45,6 +48,25 @@ def collect(request: CollectRequest, write_keys: KeyStore, queue: MessageQueue) 
         raise InvalidMessage("path", f"unknown call {request.call!r}")
     queue.send([item.message for item in accepted])
     return accepted
+
+
+def collect_form(
+    post: FormPost,
+    authorization: str | None,
+    *,
+    forms: Mapping[str, FormSettings],
+    write_keys: KeyStore,
+    queue: MessageQueue,
+    received_at: datetime,
+) -> FormSubmission:
+    """Accept a form post (an identify and a track, validated as any message) and queue both. The
+    write key is a hidden field or in the query string (a browser form sends no header); a webhook may
+    send it as basic auth instead."""
+    submission = read_form(post, forms)
+    require_key(submission.write_key or presented_key(authorization), write_keys.keys())
+    accepted = [accept_message(message, received_at) for message in submission.messages]
+    queue.send([item.message for item in accepted])
+    return submission
 
 
 def _body_key(payload: Any) -> str | None:

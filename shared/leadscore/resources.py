@@ -150,7 +150,7 @@ FUNCTIONS = {
         description="Accepts Segment-compatible tracking calls and queues them for scoring",
         memory_mb=512,
         timeout_seconds=10,
-        env=(ENV_QUEUE_URL, ENV_WRITE_KEYS_SECRET),
+        env=(ENV_QUEUE_URL, ENV_WRITE_KEYS_SECRET, ENV_RULES_PATH),
     ),
     "leads": FunctionSpec(
         name="leads",

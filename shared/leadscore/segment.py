@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ MAX_NUMBER_DIGITS = 20
 # Activity before this is not a web visitor's: a timestamp that corrects to earlier is refused.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _CONTROL = {*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029}
+# JSON's "\ud800" decodes to a lone surrogate, which no UTF-8 encoder (DynamoDB's, SQS's) can write.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class InvalidMessage(ValueError):
@@ -53,7 +56,8 @@ class InvalidMessage(ValueError):
 
 
 def has_control_characters(text: str) -> bool:
-    return any(ord(character) in _CONTROL for character in text)
+    """Control characters, line separators, or a lone surrogate (not text any encoder can write)."""
+    return any(ord(character) in _CONTROL for character in text) or _SURROGATE.search(text) is not None
 
 
 def _identifier(value: Any) -> Any:
@@ -182,7 +186,8 @@ def loads(body: bytes | str) -> Any:
 
 def _check_bounds(payload: dict[str, Any], prefix: str) -> None:
     """Depth, count, key, string and number bounds over the whole message, each error naming its path."""
-    size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    size = len(text.encode(errors="surrogatepass"))  # a lone surrogate is refused below, by its path
     if size > MAX_MESSAGE_BYTES:
         raise InvalidMessage(prefix.rstrip(".") or "body", f"is larger than {MAX_MESSAGE_BYTES // 1024} KB")
     budget = [MAX_VALUES]
@@ -206,6 +211,8 @@ def _check_bounds(payload: dict[str, Any], prefix: str) -> None:
         elif isinstance(value, str):
             if len(value) > text_limit:
                 raise InvalidMessage(path, f"is longer than {text_limit} characters")
+            if _SURROGATE.search(value):
+                raise InvalidMessage(path, "is not valid Unicode (a lone surrogate)")
         elif isinstance(value, bool) or value is None:
             return
         elif isinstance(value, int | float) and not (math.isfinite(value) and abs(value) <= MAX_NUMBER):

@@ -23,6 +23,8 @@ class _FromEnvironment(BaseModel):
 class CollectSettings(_FromEnvironment):
     queue_url: str = Field(alias=resources.ENV_QUEUE_URL, min_length=1)
     write_keys_secret: str = Field(alias=resources.ENV_WRITE_KEYS_SECRET, min_length=1)
+    # The rule file's ``forms:`` section configures the form endpoint.
+    rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
 
 
 class LeadsSettings(_FromEnvironment):

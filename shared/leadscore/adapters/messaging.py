@@ -40,7 +40,8 @@ class SqsMessageQueue:
         self._client = client or boto3.client("sqs")
 
     def send(self, messages: Sequence[Mapping[str, Any]]) -> None:
-        bodies = [json.dumps(message, separators=(",", ":"), ensure_ascii=False) for message in messages]
+        # ASCII: SQS refuses some characters JSON strings may hold (control characters stay escaped).
+        bodies = [json.dumps(message, separators=(",", ":")) for message in messages]
         chunks = list(_chunks(bodies))
         try:
             if len(chunks) == 1:

@@ -264,8 +264,10 @@ _FieldName = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 def _text_key(value: Any) -> Any:
-    """YAML reads ``123:`` as a number; a form id is text."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    """YAML reads ``123:`` or ``yes:`` as a number or a boolean; the key must be written as text."""
+    if not isinstance(value, str):
+        raise ValueError(f"write {value!r} in quotes ('{value}'): YAML reads it as a {type(value).__name__}")
+    return value
 
 
 FormId = Annotated[str, BeforeValidator(_text_key), Field(pattern=FORM_ID_PATTERN)]
@@ -292,8 +294,10 @@ class FormSettings(_Strict):
     def _absolute(cls, url: str | None) -> str | None:
         if url is not None:
             parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc or any(ord(c) < 32 for c in url):
-                raise ValueError(f"thank_you_url must be an absolute http(s) URL, not {url!r}")
+            # What a Location header carries as is: printable ASCII, no spaces.
+            printable = all("!" <= character <= "~" for character in url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or not printable:
+                raise ValueError(f"thank_you_url must be an absolute, percent-encoded http(s) URL: {url!r}")
         return url
 
 
