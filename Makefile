@@ -5,10 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CDK := node_modules/.bin/cdk
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo local test lint format synth deploy bench clean
+.PHONY: demo local test lint format synth deploy bench clean chromium
 
 demo: $(INSTALLED)
 	$(BIN)/leadscore demo
@@ -16,8 +18,13 @@ demo: $(INSTALLED)
 local: $(INSTALLED)
 	$(BIN)/leadscore local
 
-test: $(INSTALLED) $(CDK)
+test: $(INSTALLED) $(CDK) chromium
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# Debian's chromium, for the browser SDK tests (Playwright drives it; its own browser download is unused).
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check shared functions infra tests bench

@@ -97,6 +97,7 @@ def analytics_js_settings(write_key: str) -> dict[str, Any]:
 
 
 @app.get("/sourceConfig")
+@app.get("/sourceConfig/")
 def rudderstack_config() -> dict[str, Any]:
     """What RudderStack's JavaScript SDK loads before it sends anything (its ``configUrl``)."""
     write_keys, _ = _collaborators()

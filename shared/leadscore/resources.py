@@ -201,6 +201,7 @@ ROUTES = (
     Route("GET", "/v1/projects/{write_key}/settings", "collect"),
     Route("POST", "/v1/m", "collect"),
     Route("GET", "/sourceConfig", "collect"),
+    Route("GET", "/sourceConfig/", "collect"),  # the path RudderStack's SDK really asks for
     Route("GET", "/v1/openapi.json", "collect"),
     Route("GET", "/v1/leads/{lead_id}", "leads"),
     Route("GET", "/v1/accounts/{account_id}", "leads"),
@@ -209,7 +210,21 @@ ROUTES = (
 # CORS, the same on API Gateway and the local gateway. Origins are a deploy setting (`allowedOrigins`
 # context value, default any: keys, not origins, authenticate); the headers are every one the browser
 # SDKs send.
-CORS_ALLOW_HEADERS = ("authorization", "content-type", "content-encoding", "anonymousid")
+CORS_ALLOW_HEADERS = (
+    "authorization",
+    "content-type",
+    "content-encoding",
+    # RudderStack's JavaScript SDK: on every call, and on retries.
+    "anonymousid",
+    "sentat",
+    "rsa-retry-attempt",
+    "rsa-since-last-attempt",
+    "rsa-since-first-attempt",
+    "rsa-retry-reason",
+    "rsa-recovered",
+    # analytics.js, on retries.
+    "x-retry-count",
+)
 CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
 CORS_MAX_AGE_SECONDS = 600
 DEFAULT_ALLOWED_ORIGINS = ("*",)

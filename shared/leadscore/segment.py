@@ -66,6 +66,8 @@ def _identifier(value: Any) -> Any:
         value = str(value)
     if isinstance(value, str):
         value = value.strip()
+        if not value:
+            return None  # RudderStack's browser SDK sends "userId": "" for an anonymous visitor
         if has_control_characters(value):
             raise ValueError("must not contain control characters (line breaks, tabs, ...)")
         if "@" in value:
@@ -86,6 +88,8 @@ class _Message(BaseModel):
     userId: Identifier | None = None
     anonymousId: Identifier | None = None
     timestamp: datetime | None = None
+    # RudderStack sends the device's time here and no timestamp (Segment's spec names both).
+    originalTimestamp: datetime | None = None
     sentAt: datetime | None = None
     receivedAt: datetime | None = None
     context: dict[str, Any] = Field(default_factory=dict)
@@ -204,7 +208,8 @@ def _check_bounds(payload: dict[str, Any], prefix: str) -> None:
                     raise InvalidMessage(
                         path, f"has a key longer than {MAX_KEY_LENGTH} characters or with control characters"
                     )
-                walk(item, f"{path}.{key}", depth + 1, text_limit)
+                limit = MAX_TRAIT_TEXT if key == "traits" else text_limit
+                walk(item, f"{path}.{key}", depth + 1, limit)
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 walk(item, f"{path}[{index}]", depth + 1, text_limit)
@@ -267,15 +272,16 @@ def _accept(
         payload["type"] = "page" if call == "page" else call
     message = _validate(payload, prefix, call=call)
     sent_at = message.sentAt or batch_sent_at
-    timestamp = _corrected(message.timestamp, sent_at, received_at, prefix)
+    device_time = message.timestamp or message.originalTimestamp
+    timestamp = _corrected(device_time, sent_at, received_at, prefix)
     normalised = {
-        **message.model_dump(mode="json", exclude_none=True, exclude={"sentAt"}),
+        **message.model_dump(mode="json", exclude_none=True, exclude={"sentAt", "originalTimestamp"}),
         "messageId": message.messageId or str(uuid.uuid4()),
         "timestamp": _iso(timestamp),
         "receivedAt": _iso(received_at),
     }
-    if message.timestamp is not None and timestamp != _aware(message.timestamp):
-        normalised["originalTimestamp"] = _iso(_aware(message.timestamp))
+    if device_time is not None and timestamp != _aware(device_time):
+        normalised["originalTimestamp"] = _iso(_aware(device_time))
     return Accepted(normalised, _to_event(message, normalised["messageId"], timestamp, received_at))
 
 
@@ -296,11 +302,12 @@ def read_message(
         raise InvalidMessage("messageId", "is required")
     received = _in_range(message.receivedAt, "receivedAt") if message.receivedAt else received_at
     if received is None:
-        dated = message.timestamp or undated_at
+        dated = message.timestamp or message.originalTimestamp or undated_at
         if dated is None:
             raise InvalidMessage("timestamp", "is required in a message with no receivedAt")
         return _to_event(message, identifier, _in_range(dated, "timestamp"), None)
-    timestamp = _corrected(message.timestamp, message.sentAt, received, "")
+    device_time = message.timestamp or message.originalTimestamp
+    timestamp = _corrected(device_time, message.sentAt, received, "")
     return _to_event(message, identifier, timestamp, received)
 
 
@@ -371,7 +378,12 @@ def _to_event(message: Message, message_id: str, timestamp: datetime, received_a
     }
     match message:
         case IdentifyMessage():
-            return Event(**common, traits=_normalised_traits(message.traits))
+            # RudderStack's browser SDK sends an identify's traits in context.traits only.
+            context_traits = message.context.get("traits")
+            traits = (
+                {**context_traits, **message.traits} if isinstance(context_traits, dict) else message.traits
+            )
+            return Event(**common, traits=_normalised_traits(traits))
         case TrackMessage():
             return Event(**common, name=message.event, properties=message.properties)
         case PageMessage():

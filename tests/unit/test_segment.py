@@ -326,3 +326,31 @@ def test_any_message_is_accepted_or_refused_naming_a_field(payload: dict[str, An
         assert read_message(accepted.message, message_id="q", received_at=RECEIVED) == accepted.event
         return
     assert refusal.field
+
+
+def test_rudderstack_browser_messages_are_read_as_sent() -> None:
+    # An anonymous page: "userId": "", the device time in originalTimestamp, no timestamp
+    page = accept_message(
+        {
+            "type": "page",
+            "userId": "",
+            "anonymousId": "rs-anon-1",
+            "originalTimestamp": "2026-11-24T10:29:50Z",
+            "sentAt": "2026-11-24T10:30:00Z",
+            "properties": {"path": "/pricing"},
+        },
+        RECEIVED,
+        call="page",
+    )
+    assert page.event.lead_id == "rs-anon-1"
+    assert page.event.timestamp == RECEIVED - timedelta(seconds=10)
+    # An identify whose traits are in context.traits only
+    identify = accept_message(
+        {"userId": "lee@globex.com", "anonymousId": "rs-anon-1", "context": {"traits": {"title": "CTO"}}},
+        RECEIVED,
+        call="identify",
+    )
+    assert identify.event.traits == {"title": "CTO"}
+    with pytest.raises(InvalidMessage) as refused:
+        accept_message({"userId": "u", "context": {"traits": {"bio": "x" * 2000}}}, RECEIVED, call="identify")
+    assert refused.value.field == "context.traits.bio"
