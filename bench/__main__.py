@@ -11,7 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("engine_throughput", "storage_cost", "decay_scan", "handler_init", "speed_to_lead")
+BENCHMARKS = (
+    "engine_throughput",
+    "storage_cost",
+    "identity_cost",
+    "decay_scan",
+    "handler_init",
+    "speed_to_lead",
+)
 BENCH_DIR = Path(__file__).resolve().parent
 
 

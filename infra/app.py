@@ -4,7 +4,10 @@ Context values (``-c name=value``):
 
 - ``alertEmail``: subscribe this address to the alerts (optional);
 - ``rules``: a rule file other than rules/default.yaml, bundled into the layer as /opt/rules.yaml;
-- ``decaySchedule``: an EventBridge schedule expression for the decay function (``DECAY_SCHEDULE``).
+- ``decaySchedule``: an EventBridge schedule expression for the decay function (``DECAY_SCHEDULE``);
+- ``allowedOrigins``: the origins browsers may call the API from, comma-separated (default ``*``);
+- ``throttleRate``, ``throttleBurst``: the API's throttling of each route, requests a second and burst
+  (``THROTTLE_RATE_PER_SECOND``, ``THROTTLE_BURST`` in ``leadscore.api``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from aws_cdk import App
 from infra import nag
 from infra.layer import build_layer
 from infra.stack import LeadScoringStack
+from leadscore.api import Throttle, parse_allowed_origins
 from leadscore.resources import DECAY_SCHEDULE
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 
@@ -29,6 +33,11 @@ def _context(app: App, name: str) -> str | None:
 
 def build(app: App) -> LeadScoringStack:
     """The stack, with cdk-nag's AwsSolutions pack validating the app when it synthesizes."""
+    # Bad deploy settings stop here, naming the value, before anything is built.
+    allowed_origins = parse_allowed_origins(app.node.try_get_context("allowedOrigins"))
+    throttle = Throttle.parse(
+        app.node.try_get_context("throttleRate"), app.node.try_get_context("throttleBurst")
+    )
     rules_file = Path(_context(app, "rules") or DEFAULT_RULES_FILE)
     load_rules(rules_file)  # a broken rule file stops the deploy here, naming the line
     stack = LeadScoringStack(
@@ -37,6 +46,8 @@ def build(app: App) -> LeadScoringStack:
         layer_dir=build_layer(rules_file),
         alert_email=_context(app, "alertEmail"),
         decay_schedule=_context(app, "decaySchedule") or DECAY_SCHEDULE,
+        allowed_origins=allowed_origins,
+        throttle=throttle,
         description="Lead scoring: Segment-compatible ingestion, explainable scores, decay and alerts",
     )
     nag.check(app)

@@ -86,14 +86,13 @@ def error_response(
     )
 
 
-def build_api(*, cors: bool = False) -> APIGatewayHttpResolver:
+def build_api() -> APIGatewayHttpResolver:
     """An HTTP API resolver with the service's error mapping: every error it answers is JSON with ``code``
     and ``message``, an unknown route included (what the ``$default`` route's function answers).
 
-    ``cors`` is accepted and ignored: CORS is configured once, on API Gateway (the local gateway emulates it),
-    which answers preflights itself and overrides any CORS header a function would send.
+    No CORS here: it is configured once, on API Gateway (the local gateway emulates it), which answers
+    preflights itself and overrides any CORS header a function would send.
     """
-    del cors
     api = APIGatewayHttpResolver()
 
     @api.exception_handler(InvalidMessage)

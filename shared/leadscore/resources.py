@@ -200,8 +200,8 @@ ROUTES = (
     # RudderStack's source configuration. Answered, never stored.
     Route("GET", "/v1/projects/{write_key}/settings", "collect"),
     Route("POST", "/v1/m", "collect"),
+    # RudderStack asks for /sourceConfig/ (a route path cannot end in "/": the $default route brings it).
     Route("GET", "/sourceConfig", "collect"),
-    Route("GET", "/sourceConfig/", "collect"),  # the path RudderStack's SDK really asks for
     Route("GET", "/v1/openapi.json", "collect"),
     Route("GET", "/v1/leads/{lead_id}", "leads"),
     Route("GET", "/v1/accounts/{account_id}", "leads"),

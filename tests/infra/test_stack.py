@@ -13,9 +13,17 @@ from aws_cdk.assertions import Match
 from infra import layer as layer_build
 from infra.app import build
 from leadscore import resources
+from leadscore.api import DEFAULT_ROUTE_FUNCTION, DEFAULT_ROUTE_KEY, THROTTLE_BURST, THROTTLE_RATE_PER_SECOND
 from leadscore.resources import FUNCTIONS, LEADS_TABLE, ROUTES, SCORE_QUEUE
 from leadscore.rules import DEFAULT_RULES_FILE
-from tests.infra.conftest import ALERT_EMAIL, DECAY_SCHEDULE, REPO_ROOT, Synthesized, cdk_json_context
+from tests.infra.conftest import (
+    ALERT_EMAIL,
+    DECAY_SCHEDULE,
+    REPO_ROOT,
+    Synthesized,
+    cdk_json_context,
+    synthesize,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -307,8 +315,10 @@ def test_every_route_reaches_its_function(synthesized: Synthesized) -> None:
         integration = integrations[integration_id]["Properties"]
         assert integration["PayloadFormatVersion"] == "2.0"
         target_of[body["Properties"]["RouteKey"]] = integration["IntegrationUri"]["Fn::GetAtt"][0]
+    routed = {f"{route.method} {route.path}": route.function for route in ROUTES}
     assert target_of == {
-        f"{route.method} {route.path}": function_named(synthesized, route.function)[0] for route in ROUTES
+        key: function_named(synthesized, name)[0]
+        for key, name in {**routed, DEFAULT_ROUTE_KEY: DEFAULT_ROUTE_FUNCTION}.items()
     }
 
 
@@ -623,3 +633,104 @@ def test_handlers_and_the_package_import_only_what_lambda_has(synthesized: Synth
         if root not in available and root not in sys.stdlib_module_names
     }
     assert missing == set()
+
+
+# The HTTP front door's deploy settings: allowed origins and throttling (context values), and `$default`
+
+DEPLOY_ORIGINS = ("https://www.example.com", "https://app.example.com")
+
+
+@pytest.fixture(scope="module")
+def front_door(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app with the front door's context values set."""
+    return synthesize(
+        tmp_path_factory.mktemp("cdk.out.front-door"),
+        allowedOrigins=" , ".join(DEPLOY_ORIGINS),
+        throttleRate="50",
+        throttleBurst="100",
+    )
+
+
+def cors_of(synthesis: Synthesized) -> dict[str, Any]:
+    (api,) = synthesis.of_type("AWS::ApiGatewayV2::Api").values()
+    cors: dict[str, Any] = api["Properties"]["CorsConfiguration"]
+    return cors
+
+
+def test_cors_is_the_resource_tables_with_any_origin_by_default(synthesized: Synthesized) -> None:
+    assert cors_of(synthesized) == {
+        "AllowOrigins": list(resources.DEFAULT_ALLOWED_ORIGINS),
+        "AllowMethods": list(resources.CORS_ALLOW_METHODS),
+        "AllowHeaders": list(resources.CORS_ALLOW_HEADERS),
+        "MaxAge": resources.CORS_MAX_AGE_SECONDS,
+    }
+
+
+def test_the_allowed_origins_context_value_lists_the_origins(front_door: Synthesized) -> None:
+    cors = cors_of(front_door)
+    assert cors["AllowOrigins"] == list(DEPLOY_ORIGINS)
+    assert (cors["AllowMethods"], cors["AllowHeaders"]) == (
+        list(resources.CORS_ALLOW_METHODS),
+        list(resources.CORS_ALLOW_HEADERS),
+    )
+
+
+def test_a_default_route_sends_everything_else_to_the_function_that_answers_json_404s(
+    synthesized: Synthesized,
+) -> None:
+    (default,) = [
+        body
+        for body in synthesized.of_type("AWS::ApiGatewayV2::Route").values()
+        if body["Properties"]["RouteKey"] == "$default"
+    ]
+    integration_id = default["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+    integration = synthesized.resources[integration_id]["Properties"]
+    collect_id, _ = function_named(synthesized, DEFAULT_ROUTE_FUNCTION)
+    assert integration["IntegrationUri"]["Fn::GetAtt"][0] == collect_id
+    # API Gateway may invoke collect for whatever path and method the $default route takes.
+    assert [
+        body
+        for body in synthesized.of_type("AWS::Lambda::Permission").values()
+        if body["Properties"]["FunctionName"]["Fn::GetAtt"][0] == collect_id
+        and body["Properties"]["SourceArn"]["Fn::Join"][1][-1] == "/*/*"
+    ]
+
+
+def test_throttling_defaults_to_the_shared_settings_and_follows_the_context_values(
+    synthesized: Synthesized, front_door: Synthesized
+) -> None:
+    for synthesis, (rate, burst) in (
+        (synthesized, (THROTTLE_RATE_PER_SECOND, THROTTLE_BURST)),
+        (front_door, (50, 100)),
+    ):
+        (stage,) = synthesis.of_type("AWS::ApiGatewayV2::Stage").values()
+        settings = stage["Properties"]["DefaultRouteSettings"]
+        assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (rate, burst)
+
+
+def test_the_front_door_settings_keep_cdk_nag_clean(front_door: Synthesized) -> None:
+    (report,) = [
+        report
+        for report in front_door.validation_report()["pluginReports"]
+        if report["pluginName"] == "AwsSolutions"
+    ]
+    assert (report["conclusion"], report["violations"]) == ("success", [])
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"allowedOrigins": "https://www.example.com/"}, "allowed origin"),
+        ({"allowedOrigins": "*.example.com"}, "allowed origin"),
+        ({"throttleRate": "fast"}, "throttling rate"),
+        ({"throttleBurst": "0"}, "throttling burst"),
+    ],
+)
+def test_a_bad_front_door_setting_stops_the_app_naming_it(
+    tmp_path: Path, context: dict[str, str], message: str
+) -> None:
+    from aws_cdk import App
+
+    app = App(outdir=str(tmp_path), context={**cdk_json_context(), **context})
+    with pytest.raises(ValueError, match=message):
+        build(app)

@@ -67,6 +67,8 @@ LISTEN_BACKLOG = 128
 IDLE_TIMEOUT_SECONDS = 60.0
 # After an answer that ends the connection before the body was read, how long the rest is read and dropped.
 LINGER_SECONDS = 10.0
+# How often the server loop checks whether it was asked to stop.
+SHUTDOWN_POLL_SECONDS = 0.05
 MAX_LINE_BYTES = 65536
 MAX_TRAILER_LINES = 100
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
@@ -359,7 +361,9 @@ class LocalGateway:
         self.max_body_bytes = max_body_bytes
         self._server = _Server((host, port), self)
         self.url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="gateway", daemon=True
+        )
 
     @property
     def listen_backlog(self) -> int:
