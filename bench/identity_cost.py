@@ -517,6 +517,7 @@ def report(
     ours = identities["identity"]
     anonymous_first = len(ours.anonymous)
     identified = Counter(ours.linked_in.values())
+    leads = len(identities["reference"].people)
     queue = resources.SCORE_QUEUE
     print(
         "Identity cost, counted as AWS bills it "
@@ -527,8 +528,8 @@ def report(
         f"{len(identities['reference'].people):,} leads, userId only"
     )
     print(
-        f"  identity stream: the same events; {anonymous_first:,} of the {len(ours.people):,} leads "
-        f"({anonymous_first / len(ours.people):.0%}; drawn at {ANONYMOUS_FIRST_SHARE:.0%}) send their first "
+        f"  identity stream: the same events; {anonymous_first:,} of the {leads:,} leads "
+        f"({anonymous_first / leads:.0%}; drawn at {ANONYMOUS_FIRST_SHARE:.0%}) send their first "
         f"{ANONYMOUS_EVENTS[0]} to {ANONYMOUS_EVENTS[1]} events anonymously, then identify and send both ids"
     )
     print(
@@ -559,6 +560,7 @@ def report(
                     )
     for pass_name in PASSES:
         _print_pass(pass_name, results)
+    _print_summary(results)
     _print_leads(identities, results)
     _print_not_counted()
 
@@ -607,6 +609,47 @@ def _print_pass(pass_name: str, results: Mapping[tuple[str, str], Measured]) -> 
             print(f"  ! {where}: {count} x {error}")
         for operation, count in measured.breakdowns[pass_name].unbilled.items():
             print(f"  ! {where}: {count} requests to the lead table not broken down: {operation}")
+
+
+def _print_summary(results: Mapping[tuple[str, str], Measured]) -> None:
+    print()
+    print("== the cost of identity: both hours, identity stream minus reference stream ==")
+    for batching in BATCHINGS:
+        plain, identity = (results[(stream, batching)] for stream in STREAMS)
+        events = sum(run.events for run in plain.runs.values())
+        writes, reads, usd = [], [], []
+        for measured in (plain, identity):
+            write = sum(run.write_units for run in measured.runs.values()) / events
+            read = sum(run.read_units for run in measured.runs.values()) / events
+            writes.append(write)
+            reads.append(read)
+            usd.append(
+                prices.DYNAMODB_WRITE_UNIT.cost(write * 1_000_000)
+                + prices.DYNAMODB_READ_UNIT.cost(read * 1_000_000)
+            )
+        markers = [b.writes[MARKER] for b in identity.breakdowns.values()]
+        marker_count, marker_units = sum(m.count for m in markers), sum(m.units for m in markers)
+        marker_reads = sum(b.reads[MARKER].units for b in identity.breakdowns.values()) / events
+        label = "default batching" if batching == DEFAULT else f"{batching} events a batch"
+        print(
+            f"  {label}: write units per event {writes[0]:.3f} -> {writes[1]:.3f} "
+            f"({writes[1] / writes[0] - 1:+.1%}), read units {reads[0]:.3f} -> {reads[1]:.3f} "
+            f"({reads[1] / reads[0] - 1:+.1%}), DynamoDB ${usd[0]:.3f} -> ${usd[1]:.3f} per million events "
+            f"({usd[1] / usd[0] - 1:+.1%})"
+        )
+        each = marker_units / max(1, marker_count)
+        print(
+            f"    {marker_count:,} merge markers written, {each:.2f} write units "
+            f"each (the visitor's item replaced, and its decay index entry, if any, removed); marker reads "
+            f"{marker_reads:.3f} read units per event"
+        )
+    plain, identity = (results[(stream, DEFAULT)] for stream in STREAMS)
+    alerts = [sum(run.reading.count("sns", "Publish") for run in m.runs.values()) for m in (plain, identity)]
+    invocations = [sum(len(run.notify) for run in m.runs.values()) for m in (plain, identity)]
+    print(
+        f"  notify (default batching, on the table's changes as its stream delivers them): {invocations[0]:,}"
+        f" -> {invocations[1]:,} invocations, {alerts[0]:,} -> {alerts[1]:,} alerts published"
+    )
 
 
 def _print_leads(identities: Mapping[str, Identities], results: Mapping[tuple[str, str], Measured]) -> None:

@@ -6,6 +6,7 @@
   with ``pip --platform manylinux2014_aarch64 --python-version 3.13 --only-binary=:all:``, and the
   ``leadscore`` package without the local stack and the command line;
 - ``rules.yaml``: the rule file (``leadscore.resources.LAYER_RULES_PATH``).
+- ``openapi.json``: the API's document, docs/openapi.json (``leadscore.resources.LAYER_OPENAPI_PATH``).
 
 ``.build/functions/<name>/`` is what Lambda unpacks at /var/task: ``functions/<name>/`` without the
 development interpreter's bytecode.
@@ -50,7 +51,8 @@ from fnmatch import fnmatch
 from functools import cache
 from pathlib import Path
 
-from leadscore.resources import LAYER_RULES_PATH
+from leadscore.openapi import OPENAPI_FILE
+from leadscore.resources import LAYER_OPENAPI_PATH, LAYER_RULES_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = REPO_ROOT / "pyproject.toml"
@@ -258,9 +260,9 @@ def dependencies_fingerprint(
 
 def layer_fingerprint(dependencies: str, rules_file: Path) -> str:
     """Changes with the dependencies' fingerprint (and so the bytecode's interpreter), any file of the
-    package that is deployed, and the rule file."""
+    package that is deployed, the rule file and the API document."""
     package = _files_fingerprint(PACKAGE_DIR, _package_files())
-    return _sha256(dependencies.encode(), *package, rules_file.read_bytes())
+    return _sha256(dependencies.encode(), *package, rules_file.read_bytes(), OPENAPI_FILE.read_bytes())
 
 
 @contextmanager
@@ -327,6 +329,7 @@ def build_layer(rules_file: Path, build_dir: Path = BUILD_DIR, *, platform: str 
         if compiler:
             compiler.compile(package, f"{LAYER_PYTHON_PATH}/{package.name}")
         shutil.copyfile(rules_file, layer / RULES_NAME)
+        shutil.copyfile(OPENAPI_FILE, layer / Path(LAYER_OPENAPI_PATH).name)
         layer_marker.write_text(fingerprint)
     return layer
 

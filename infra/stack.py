@@ -55,6 +55,7 @@ class LeadScoringStack(Stack):
             resources.ENV_WRITE_KEYS_SECRET: keys.write.secret_arn,
             resources.ENV_READ_KEYS_SECRET: keys.read.secret_arn,
             resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
+            resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
         }
         layer = shared_layer(self, "SharedLayer", layer_dir)
         functions = {

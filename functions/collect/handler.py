@@ -3,14 +3,16 @@ few other things browser SDKs ask for."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.messaging import SqsMessageQueue
@@ -20,6 +22,7 @@ from leadscore.auth import presented_key, require_key
 from leadscore.browser_sdks import protocol_of, rudderstack_source_config, segment_settings
 from leadscore.forms import FormPost
 from leadscore.ingest import CollectRequest, collect, collect_form, decompressed
+from leadscore.openapi import FORM_BODY, WRITE_KEY, Success, responses, security, tracking_body
 from leadscore.resources import TRACKING_CALLS
 from leadscore.segment import MAX_BATCH_BYTES
 from leadscore.settings import CollectSettings, load_settings, rules_at
@@ -36,7 +39,8 @@ def _collaborators() -> tuple[SecretKeys, SqsMessageQueue]:
     return SecretKeys(settings.write_keys_secret), SqsMessageQueue(settings.queue_url)
 
 
-def track_call() -> dict[str, Any]:
+def track_call() -> Success:
+    """A Segment tracking call: one message, or a batch (the write key as basic auth or in the body)."""
     event = app.current_event
     call = CALL_OF_PATH[event.path]
     request = CollectRequest(
@@ -48,15 +52,34 @@ def track_call() -> dict[str, Any]:
     )
     accepted = collect(request, *_collaborators())
     logger.info("accepted", extra={"call": call, "events": len(accepted)})
-    return {"success": True}
+    return Success()
 
 
-for _path in CALL_OF_PATH:
-    app.post(_path)(track_call)
+for _path, _call in CALL_OF_PATH.items():
+    app.post(
+        _path,
+        summary=f"Segment {_call} call",
+        operation_id=f"{_call}_{_path.rsplit('/', 1)[1]}",
+        responses=responses(401, 413, 503),
+        security=security(WRITE_KEY),
+        openapi_extensions=tracking_body(_call),
+        tags=["tracking"],
+    )(track_call)
 
 
-@app.post("/v1/forms/<form_id>")
-def form_post(form_id: str) -> Response[str] | dict[str, Any]:
+@app.post(
+    "/v1/forms/<form_id>",
+    summary="An HTML form or a form builder's webhook (303 to the thank-you page for a browser)",
+    responses={
+        **responses(401, 413, 503),
+        200: {"description": "A machine post", "content": {"application/json": {"model": Success}}},
+        303: {"description": "A browser post: on to the thank-you page (Location)"},
+    },
+    security=security(WRITE_KEY),
+    openapi_extensions=FORM_BODY,
+    tags=["tracking"],
+)
+def form_post(form_id: str):  # type: ignore[no-untyped-def]  # two answers: no single response model
     """A plain HTML form or a form builder's webhook; a browser is sent on to the thank-you page."""
     event = app.current_event
     headers = event.headers
@@ -82,10 +105,19 @@ def form_post(form_id: str) -> Response[str] | dict[str, Any]:
         return Response(
             status_code=HTTPStatus.SEE_OTHER, headers={"Location": submission.redirect_to}, body=""
         )
-    return {"success": True}
+    return Response(
+        status_code=HTTPStatus.OK,
+        content_type=content_types.APPLICATION_JSON,
+        body=Success().model_dump_json(),
+    )
 
 
-@app.get("/v1/projects/<write_key>/settings")
+@app.get(
+    "/v1/projects/<write_key>/settings",
+    summary="analytics.js's settings, so a page can load it with this API as its cdnURL",
+    responses=responses(401),
+    tags=["browser SDKs"],
+)
 def analytics_js_settings(write_key: str) -> dict[str, Any]:
     """What analytics.js loads from its CDN, so a page can load it with this API as ``cdnURL``."""
     write_keys, _ = _collaborators()
@@ -96,8 +128,14 @@ def analytics_js_settings(write_key: str) -> dict[str, Any]:
     )
 
 
-@app.get("/sourceConfig")
-@app.get("/sourceConfig/")
+@app.get(
+    "/sourceConfig",
+    summary="RudderStack's source configuration (its configUrl)",
+    responses=responses(401),
+    security=security(WRITE_KEY),
+    tags=["browser SDKs"],
+)
+@app.get("/sourceConfig/", include_in_schema=False)
 def rudderstack_config() -> dict[str, Any]:
     """What RudderStack's JavaScript SDK loads before it sends anything (its ``configUrl``)."""
     write_keys, _ = _collaborators()
@@ -108,10 +146,26 @@ def rudderstack_config() -> dict[str, Any]:
     return rudderstack_source_config(key)
 
 
-@app.post("/v1/m")
-def sdk_metrics() -> dict[str, Any]:
+@app.post(
+    "/v1/m",
+    summary="analytics.js's usage metrics: answered, not kept",
+    responses=responses(),
+    tags=["browser SDKs"],
+)
+def sdk_metrics() -> Success:
     """analytics.js's own usage metrics: answered so the SDK stays quiet, not kept."""
-    return {"success": True}
+    return Success()
+
+
+@app.get("/v1/openapi.json", summary="This document", responses=responses(), tags=["meta"])
+def openapi_document() -> dict[str, Any]:
+    return _openapi(load_settings(CollectSettings).openapi_path)
+
+
+@cache
+def _openapi(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
 
 
 def _api_host() -> str:

@@ -14,7 +14,9 @@ from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.adapters.secrets import SecretKeys
 from leadscore.api import build_api
 from leadscore.auth import presented_key, require_key
+from leadscore.engine import AccountScore, LeadScore
 from leadscore.lookup import account_score, lead_score
+from leadscore.openapi import READ_KEY, responses, security
 from leadscore.rules import RuleSet
 from leadscore.settings import LeadsSettings, load_settings, rules_at
 
@@ -39,15 +41,27 @@ def _reader() -> tuple[DynamoLeadRepository, RuleSet]:
     return repository, rules
 
 
-@app.get("/v1/leads/<lead_id>")
-def get_lead(lead_id: str) -> dict[str, Any]:
+@app.get(
+    "/v1/leads/<lead_id>",
+    summary="A lead's score as of now, with the rules behind it (an anonymous id answers its person)",
+    responses=responses(401, 404),
+    security=security(READ_KEY),
+    tags=["scores"],
+)
+def get_lead(lead_id: str) -> LeadScore:
     # Routes match the raw path, where an e-mail's @ arrives as %40.
-    return lead_score(*_reader(), unquote(lead_id), datetime.now(UTC)).model_dump(mode="json")
+    return lead_score(*_reader(), unquote(lead_id), datetime.now(UTC))
 
 
-@app.get("/v1/accounts/<account_id>")
-def get_account(account_id: str) -> dict[str, Any]:
-    return account_score(*_reader(), unquote(account_id), datetime.now(UTC)).model_dump(mode="json")
+@app.get(
+    "/v1/accounts/<account_id>",
+    summary="An account's score: its people rolled up",
+    responses=responses(401, 404),
+    security=security(READ_KEY),
+    tags=["scores"],
+)
+def get_account(account_id: str) -> AccountScore:
+    return account_score(*_reader(), unquote(account_id), datetime.now(UTC))
 
 
 @logger.inject_lambda_context

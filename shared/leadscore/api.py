@@ -93,7 +93,7 @@ def build_api() -> APIGatewayHttpResolver:
     No CORS here: it is configured once, on API Gateway (the local gateway emulates it), which answers
     preflights itself and overrides any CORS header a function would send.
     """
-    api = APIGatewayHttpResolver()
+    api = APIGatewayHttpResolver(enable_validation=True)
 
     @api.exception_handler(InvalidMessage)
     def _invalid(error: InvalidMessage) -> Response[str]:

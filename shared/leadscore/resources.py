@@ -20,9 +20,12 @@ ENV_TOPIC_ARN = "ALERT_TOPIC_ARN"
 ENV_WRITE_KEYS_SECRET = "WRITE_KEYS_SECRET"
 ENV_READ_KEYS_SECRET = "READ_KEYS_SECRET"
 ENV_RULES_PATH = "RULES_PATH"
+ENV_OPENAPI_PATH = "OPENAPI_PATH"
 
 # Where the deployed rule file sits: the layer's root is mounted at /opt.
 LAYER_RULES_PATH = "/opt/rules.yaml"
+# The API's OpenAPI document (docs/openapi.json), served by collect at /v1/openapi.json.
+LAYER_OPENAPI_PATH = "/opt/openapi.json"
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ FUNCTIONS = {
         description="Accepts Segment-compatible tracking calls and queues them for scoring",
         memory_mb=512,
         timeout_seconds=10,
-        env=(ENV_QUEUE_URL, ENV_WRITE_KEYS_SECRET, ENV_RULES_PATH),
+        env=(ENV_QUEUE_URL, ENV_WRITE_KEYS_SECRET, ENV_RULES_PATH, ENV_OPENAPI_PATH),
     ),
     "leads": FunctionSpec(
         name="leads",

@@ -25,6 +25,7 @@ class CollectSettings(_FromEnvironment):
     write_keys_secret: str = Field(alias=resources.ENV_WRITE_KEYS_SECRET, min_length=1)
     # The rule file's ``forms:`` section configures the form endpoint.
     rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
+    openapi_path: Path = Field(alias=resources.ENV_OPENAPI_PATH)
 
 
 class LeadsSettings(_FromEnvironment):

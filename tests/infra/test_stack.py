@@ -123,6 +123,7 @@ def test_each_function_gets_the_environment_its_spec_names_from_the_real_resourc
         resources.ENV_WRITE_KEYS_SECRET: {"Ref": secret_id(synthesized, "Write keys")},
         resources.ENV_READ_KEYS_SECRET: {"Ref": secret_id(synthesized, "Read keys")},
         resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
+        resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
     }
     assert {variable: variables[variable] for variable in FUNCTIONS[name].env} == {
         variable: expected[variable] for variable in FUNCTIONS[name].env
