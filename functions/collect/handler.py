@@ -60,7 +60,7 @@ for _path, _call in CALL_OF_PATH.items():
         _path,
         summary=f"Segment {_call} call",
         operation_id=f"{_call}_{_path.rsplit('/', 1)[1]}",
-        responses=responses(401, 413, 503),
+        responses=responses(Success, 401, 413, 503),
         security=security(WRITE_KEY),
         openapi_extensions=tracking_body(_call),
         tags=["tracking"],
@@ -71,8 +71,7 @@ for _path, _call in CALL_OF_PATH.items():
     "/v1/forms/<form_id>",
     summary="An HTML form or a form builder's webhook (303 to the thank-you page for a browser)",
     responses={
-        **responses(401, 413, 503),
-        200: {"description": "A machine post", "content": {"application/json": {"model": Success}}},
+        **responses(Success, 401, 413, 503),
         303: {"description": "A browser post: on to the thank-you page (Location)"},
     },
     security=security(WRITE_KEY),
@@ -115,7 +114,7 @@ def form_post(form_id: str):  # type: ignore[no-untyped-def]  # two answers: no 
 @app.get(
     "/v1/projects/<write_key>/settings",
     summary="analytics.js's settings, so a page can load it with this API as its cdnURL",
-    responses=responses(401),
+    responses=responses(None, 401),
     tags=["browser SDKs"],
 )
 def analytics_js_settings(write_key: str) -> dict[str, Any]:
@@ -131,7 +130,7 @@ def analytics_js_settings(write_key: str) -> dict[str, Any]:
 @app.get(
     "/sourceConfig",
     summary="RudderStack's source configuration (its configUrl)",
-    responses=responses(401),
+    responses=responses(None, 401),
     security=security(WRITE_KEY),
     tags=["browser SDKs"],
 )
@@ -149,7 +148,7 @@ def rudderstack_config() -> dict[str, Any]:
 @app.post(
     "/v1/m",
     summary="analytics.js's usage metrics: answered, not kept",
-    responses=responses(),
+    responses=responses(Success),
     tags=["browser SDKs"],
 )
 def sdk_metrics() -> Success:
@@ -157,7 +156,7 @@ def sdk_metrics() -> Success:
     return Success()
 
 
-@app.get("/v1/openapi.json", summary="This document", responses=responses(), tags=["meta"])
+@app.get("/v1/openapi.json", summary="This document", responses=responses(None), tags=["meta"])
 def openapi_document() -> dict[str, Any]:
     return _openapi(load_settings(CollectSettings).openapi_path)
 

@@ -44,7 +44,7 @@ def _reader() -> tuple[DynamoLeadRepository, RuleSet]:
 @app.get(
     "/v1/leads/<lead_id>",
     summary="A lead's score as of now, with the rules behind it (an anonymous id answers its person)",
-    responses=responses(401, 404),
+    responses=responses(LeadScore, 401, 404),
     security=security(READ_KEY),
     tags=["scores"],
 )
@@ -56,7 +56,7 @@ def get_lead(lead_id: str) -> LeadScore:
 @app.get(
     "/v1/accounts/<account_id>",
     summary="An account's score: its people rolled up",
-    responses=responses(401, 404),
+    responses=responses(AccountScore, 401, 404),
     security=security(READ_KEY),
     tags=["scores"],
 )

@@ -69,11 +69,19 @@ _ERRORS = {
 }
 
 
-def responses(*statuses: int) -> dict[int, OpenAPIResponse]:
-    """The error answers a route may give, each with the error shape (the success one Powertools adds)."""
+def responses(ok: type[BaseModel] | None, *statuses: int) -> dict[int, OpenAPIResponse]:
+    """The answers a route may give: 200 with ``ok`` (None: a JSON object), and the errors named, each
+    with the error shape, besides the 400, 429 and 500 any route may give."""
+    success: OpenAPIResponse = {
+        "description": "OK",
+        "content": {"application/json": {"model": ok} if ok else {"schema": {"type": "object"}}},
+    }
     return {
-        status: {"description": _ERRORS[status], "content": {"application/json": {"model": ApiError}}}
-        for status in (*statuses, 400, 429, 500)
+        200: success,
+        **{
+            status: {"description": _ERRORS[status], "content": {"application/json": {"model": ApiError}}}
+            for status in (*statuses, 400, 429, 500)
+        },
     }
 
 

@@ -12,11 +12,8 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,16 +24,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY, free_port
+from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
 from leadscore.local.demo import http_json
 from leadscore.resources import SCORE_QUEUE, TRACKING_CALLS
+from tests.e2e.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BROWSER_DIR = Path(__file__).parent / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 ESBUILD = REPO_ROOT / "node_modules" / ".bin" / "esbuild"
-STARTUP_SECONDS = 60
 DELIVERY_SECONDS = 20
 SCORING_SECONDS = SCORE_QUEUE.max_batching_window_seconds + 25
 SDKS = ("segment", "rudderstack")
@@ -95,46 +91,6 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         assert built_one.returncode == 0, f"esbuild could not bundle {sdk}.js:\n{built_one.stderr}"
         built[sdk] = (out / f"{sdk}.js").read_bytes()
     return built
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`leadscore local` in its own process, as tests/e2e/test_local_stack.py starts it."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "leadscore.cli",
-            "local",
-            "--port",
-            str(port),
-            "--outbox",
-            str(tmp_path_factory.mktemp("outbox")),
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/v1/leads/probe", timeout=1)
-        except urllib.error.HTTPError:
-            break  # it answers (401): up
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"leadscore local exited early:\n{process.stdout.read() if process.stdout else ''}"
-                )
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
 
 
 @pytest.fixture

@@ -8,55 +8,18 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY, free_port
+from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
 from leadscore.local.demo import http_json
 from leadscore.resources import SCORE_QUEUE
+from tests.e2e.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 60
-
-
-@pytest.fixture(scope="module")
-def outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("outbox")
-
-
-@pytest.fixture(scope="module")
-def stack(outbox: Path) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "leadscore.cli", "local", "--port", str(port), "--outbox", str(outbox)],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/v1/leads/probe", timeout=1)
-        except urllib.error.HTTPError:
-            break  # it answers (401): up
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"leadscore local exited early:\n{process.stdout.read() if process.stdout else ''}"
-                )
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
 
 
 def eventually(check: Any, timeout: float = SCORE_QUEUE.max_batching_window_seconds + 40.0) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import importlib
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from leadscore.local.runtime import LocalContext
 from leadscore.openapi import OPENAPI_FILE
 from leadscore.rules import DEFAULT_RULES_FILE
 from leadscore.wiring import scoring_collaborators
+from tests.conftest import load_event
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 
@@ -57,3 +59,51 @@ def archived(bucket: str) -> dict[str, list[str]]:
         key: gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode().split("\n")[:-1]
         for key in keys
     }
+
+
+def sqs_batch(aws: LocalResources, *, visibility_seconds: int = 0) -> tuple[dict[str, Any], list[str]]:
+    """Up to ten queued messages as the SQS event source hands them to score, and their receipt handles
+    (received with ``visibility_seconds``: 0 leaves them in the queue, as a failed invocation would)."""
+    template = load_event("sqs_batch.json")["Records"][0]
+    received = (
+        boto3.client("sqs")
+        .receive_message(
+            QueueUrl=aws.queue_url,
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            VisibilityTimeout=visibility_seconds,
+        )
+        .get("Messages", [])
+    )
+    records = [
+        {**template, "messageId": m["MessageId"], "body": m["Body"], "attributes": m["Attributes"]}
+        for m in received
+    ]
+    return {"Records": records}, [m["ReceiptHandle"] for m in received]
+
+
+def score_queued(invoke: Invoke, aws: LocalResources) -> None:
+    """Score everything queued and delete it, as the event source does after a successful batch."""
+    sqs = boto3.client("sqs")
+    while (batch := sqs_batch(aws, visibility_seconds=30))[0]["Records"]:
+        event, handles = batch
+        assert invoke("score", event) == {"batchItemFailures": []}
+        for handle in handles:
+            sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=handle)
+
+
+def api_event(path: str, body: bytes, headers: dict[str, str], route: str | None = None) -> dict[str, Any]:
+    """An API Gateway request for collect (``route``: the route's own path when it has parameters)."""
+    event = load_event("apigw_http_batch.json")
+    route_path = route or path.split("?", maxsplit=1)[0]
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"POST {route_path}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path.split("?", maxsplit=1)[0]
+    event["rawQueryString"] = path.partition("?")[2]
+    event["headers"] = headers
+    event["body"] = base64.b64encode(body).decode()
+    event["isBase64Encoded"] = True
+    return event
+
+
+def basic(key: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:".encode()).decode()

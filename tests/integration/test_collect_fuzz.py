@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 from typing import Any
@@ -15,13 +14,12 @@ from hypothesis import strategies as st
 
 from leadscore.local.aws import LOCAL_WRITE_KEY, LocalResources
 from leadscore.resources import TRACKING_CALLS
-from tests.conftest import load_event
-from tests.integration.conftest import Invoke
+from tests.integration.conftest import Invoke, api_event, basic
 
 pytestmark = pytest.mark.integration
 
 PATHS = [f"/v1/{path}" for call in TRACKING_CALLS.items() for path in call]
-WRITE = "Basic " + base64.b64encode(f"{LOCAL_WRITE_KEY}:".encode()).decode()
+WRITE = basic(LOCAL_WRITE_KEY)
 GOOD = {"type": "track", "userId": "fuzz@example.com", "event": "Demo Requested"}
 
 
@@ -116,16 +114,6 @@ def malformed_requests(draw: st.DrawFn) -> tuple[str, bytes, dict[str, str]]:
     return path, json.dumps(body).encode(), headers
 
 
-def http_event(path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    event = load_event("apigw_http_batch.json")
-    event["routeKey"] = event["requestContext"]["routeKey"] = f"POST {path}"
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["headers"] = headers
-    event["body"] = base64.b64encode(body).decode()
-    event["isBase64Encoded"] = True
-    return event
-
-
 @settings(
     max_examples=2_000,
     deadline=None,
@@ -137,7 +125,7 @@ def test_every_malformed_request_gets_a_4xx_with_code_and_message(
     aws: LocalResources, invoke: Invoke, request: tuple[str, bytes, dict[str, str]]
 ) -> None:
     path, body, headers = request
-    response = invoke("collect", http_event(path, body, headers))
+    response = invoke("collect", api_event(path, body, headers))
     assert 400 <= response["statusCode"] < 500, (path, body[:300], headers)
     answer = json.loads(response["body"])
     assert answer["code"]
@@ -160,7 +148,7 @@ def test_and_nothing_was_queued(aws: LocalResources, invoke: Invoke) -> None:
         ),
         ("/v1/t", json.dumps({**GOOD, "writeKey": ["x"]}).encode(), {}),
     ]:
-        assert invoke("collect", http_event(path, body, headers))["statusCode"] == 400
+        assert invoke("collect", api_event(path, body, headers))["statusCode"] == 400
     attributes = sqs.get_queue_attributes(
         QueueUrl=aws.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
     )

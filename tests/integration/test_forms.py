@@ -3,47 +3,25 @@ webhook, and a form that links to the browsing before it."""
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.local.aws import LOCAL_WRITE_KEY, LocalResources
 from tests.conftest import load_event
-from tests.integration.conftest import Invoke
-from tests.integration.test_producers import delivered
+from tests.integration.conftest import Invoke, api_event, basic, score_queued, sqs_batch
 
 pytestmark = pytest.mark.integration
 
 
 def form_event(path: str, body: str, content_type: str, **headers: str) -> dict[str, Any]:
-    event = load_event("apigw_http_batch.json")
-    event["headers"] = {"content-type": content_type, "host": "127.0.0.1:3000", **headers}
-    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /v1/forms/{form_id}"
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["pathParameters"] = {"form_id": path.rsplit("/", 1)[1]}
-    event["body"] = body
+    headers = {"content-type": content_type, "host": "127.0.0.1:3000", **headers}
+    event = api_event(path, body.encode(), headers, route="/v1/forms/{form_id}")
+    event["pathParameters"] = {"form_id": path.split("?", maxsplit=1)[0].rsplit("/", 1)[1]}
     return event
-
-
-def score_queued(invoke: Invoke, aws: LocalResources) -> None:
-    """Score what is queued and delete it, as the SQS event source does after a successful batch."""
-    sqs = boto3.client("sqs")
-    template = load_event("sqs_batch.json")["Records"][0]
-    while received := sqs.receive_message(
-        QueueUrl=aws.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-    ).get("Messages", []):
-        records = [
-            {**template, "messageId": m["MessageId"], "body": m["Body"], "attributes": m["Attributes"]}
-            for m in received
-        ]
-        assert invoke("score", {"Records": records}) == {"batchItemFailures": []}
-        for message in received:
-            sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def test_a_browser_form_is_scored_and_the_visitor_sent_to_the_thank_you_page(
@@ -80,18 +58,17 @@ def test_a_webhook_gets_json_and_a_form_without_the_write_key_keeps_nothing(
     refused = invoke("collect", form_event("/v1/forms/typeform", body, "application/json"))
     assert refused["statusCode"] == 401
     assert json.loads(refused["body"])["code"] == "unauthorized"
-    assert delivered(aws) == {"Records": []}
-    accepted_event = form_event("/v1/forms/typeform", body, "application/json")
-    accepted_event["rawQueryString"] = f"writeKey={LOCAL_WRITE_KEY}"
-    accepted = invoke("collect", accepted_event)
+    assert sqs_batch(aws)[0] == {"Records": []}
+    accepted = invoke(
+        "collect", form_event(f"/v1/forms/typeform?writeKey={LOCAL_WRITE_KEY}", body, "application/json")
+    )
     assert (accepted["statusCode"], json.loads(accepted["body"])) == (200, {"success": True})
-    assert sorted(json.loads(r["body"])["type"] for r in delivered(aws)["Records"]) == ["identify", "track"]
+    assert sorted(json.loads(r["body"])["type"] for r in sqs_batch(aws)[0]["Records"]) == [
+        "identify",
+        "track",
+    ]
     webhook = form_event("/v1/forms/typeform", body, "application/json", authorization=basic(LOCAL_WRITE_KEY))
     assert invoke("collect", webhook)["statusCode"] == 200
-
-
-def basic(key: str) -> str:
-    return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
 
 
 def test_a_form_links_to_the_browsing_before_it_through_the_analytics_cookie(

@@ -17,7 +17,7 @@ from leadscore.local.aws import LocalResources
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
 from tests.conftest import load_event
-from tests.integration.conftest import Invoke, archived
+from tests.integration.conftest import Invoke, archived, sqs_batch
 
 pytestmark = pytest.mark.integration
 
@@ -26,19 +26,6 @@ def queued_bodies(aws: LocalResources) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(message["Body"]) for message in messages]
-
-
-def sqs_event_of(aws: LocalResources) -> dict[str, Any]:
-    """Whatever collect queued, as the SQS event source would hand it to score."""
-    sqs = boto3.client("sqs")
-    template = load_event("sqs_batch.json")["Records"][0]
-    messages = sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])
-    return {
-        "Records": [
-            {**template, "messageId": m["MessageId"], "body": m["Body"], "attributes": m["Attributes"]}
-            for m in messages["Messages"]
-        ]
-    }
 
 
 def test_collect_queues_the_events_of_a_request_and_writes_nothing_to_s3(
@@ -73,7 +60,7 @@ def test_score_writes_once_per_lead_and_fails_poison_messages_alone(
     aws: LocalResources, invoke: Invoke
 ) -> None:
     invoke("collect", load_event("apigw_http_batch.json"))
-    event = sqs_event_of(aws)
+    event = sqs_batch(aws, visibility_seconds=30)[0]
     poison = {**event["Records"][0], "messageId": "poison-1", "body": "{not an event"}
     event["Records"].append(poison)
     response = invoke("score", event)
@@ -88,7 +75,7 @@ def test_an_event_the_engine_cannot_score_fails_alone_beside_its_leads_other_eve
 ) -> None:
     # Given a batch where one of jane's events is readable but cannot be scored (a 400-digit trait)
     invoke("collect", load_event("apigw_http_batch.json"))
-    event = sqs_event_of(aws)
+    event = sqs_batch(aws, visibility_seconds=30)[0]
     good = event["Records"][0]
     body = json.loads(good["body"])
     huge = {**body, "message_id": "huge", "kind": "identify", "name": None, "traits": {"budget": 10**400}}
@@ -110,7 +97,7 @@ def test_score_archives_each_batch_as_one_object_that_a_retry_overwrites(
 ) -> None:
     # Given what collect queued, and a poison message beside it
     invoke("collect", load_event("apigw_http_batch.json"))
-    event = sqs_event_of(aws)
+    event = sqs_batch(aws, visibility_seconds=30)[0]
     event["Records"].append({**event["Records"][0], "messageId": "poison-1", "body": "{not an event"})
     queued_at = datetime.fromtimestamp(
         min(int(record["attributes"]["SentTimestamp"]) for record in event["Records"]) / 1000, UTC
@@ -136,7 +123,7 @@ def test_a_failed_archive_put_fails_the_whole_batch_and_scores_nothing(
 
 def test_scoring_the_same_batch_twice_changes_nothing(aws: LocalResources, invoke: Invoke) -> None:
     invoke("collect", load_event("apigw_http_batch.json"))
-    event = sqs_event_of(aws)
+    event = sqs_batch(aws, visibility_seconds=30)[0]
     invoke("score", event)
     first = DynamoLeadRepository(aws.table_name).get("jane@acme-robotics.com")
     invoke("score", event)

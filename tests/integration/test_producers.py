@@ -14,24 +14,9 @@ from leadscore.cli import main
 from leadscore.cli_queue import redrive
 from leadscore.local.aws import LocalResources
 from leadscore.resources import SCORE_QUEUE
-from tests.conftest import load_event
-from tests.integration.conftest import Invoke
+from tests.integration.conftest import Invoke, sqs_batch
 
 pytestmark = pytest.mark.integration
-
-
-def delivered(aws: LocalResources) -> dict[str, Any]:
-    """What the queue hands the score function next, as the SQS event source would."""
-    template = load_event("sqs_batch.json")["Records"][0]
-    received = boto3.client("sqs").receive_message(
-        QueueUrl=aws.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
-    )
-    return {
-        "Records": [
-            {**template, "messageId": m["MessageId"], "body": m["Body"], "attributes": m["Attributes"]}
-            for m in received.get("Messages", [])
-        ]
-    }
 
 
 def produce(aws: LocalResources, *messages: dict[str, Any]) -> None:
@@ -44,7 +29,7 @@ def test_a_producer_message_is_scored_and_a_bad_one_fails_alone(aws: LocalResour
     good = {"type": "track", "userId": "jo@initech.com", "event": "Demo Requested"}
     bad = {"type": "track", "userId": "jo@initech.com"}  # no event name
     produce(aws, good, bad)
-    batch = delivered(aws)
+    batch = sqs_batch(aws)[0]
     bad_id = next(r["messageId"] for r in batch["Records"] if "event" not in json.loads(r["body"]))
     assert invoke("score", batch) == {"batchItemFailures": [{"itemIdentifier": bad_id}]}
     lead = DynamoLeadRepository(aws.table_name).get("jo@initech.com")
@@ -58,15 +43,15 @@ def test_a_message_that_never_validates_lands_in_the_dead_letter_queue_and_is_re
     produce(aws, {"type": "identify", "userId": "x\ny"})
     sqs = boto3.client("sqs")
     for _ in range(SCORE_QUEUE.max_receive_count):
-        assert invoke("score", delivered(aws))["batchItemFailures"]
-    assert delivered(aws) == {"Records": []}  # moved on its next receive
+        assert invoke("score", sqs_batch(aws)[0])["batchItemFailures"]
+    assert sqs_batch(aws)[0] == {"Records": []}  # moved on its next receive
     assert main(["dead-letters", "list", "--dead-letters", aws.dead_letter_queue_url]) == 0
     listed = capsys.readouterr().out
     assert '\\"x\\\\ny\\"' in listed
     assert listed.rstrip().endswith("1 dead letter(s)")
     # Once its cause is fixed (here: the rules or the code that refused it), the operator redrives it
     assert redrive(sqs, aws.dead_letter_queue_url, aws.queue_url, limit=100) == 1
-    (record,) = delivered(aws)["Records"]
+    (record,) = sqs_batch(aws)[0]["Records"]
     assert json.loads(record["body"])["userId"] == "x\ny"
     assert sqs.receive_message(QueueUrl=aws.dead_letter_queue_url).get("Messages", []) == []
 
