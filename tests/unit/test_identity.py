@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadscore.cli_rules import _replay
+from leadscore.email_kinds import account_domain
 from leadscore.engine import LeadState, score_lead
 from leadscore.errors import NotFound
 from leadscore.events import Event
@@ -281,3 +282,18 @@ def test_any_order_batching_duplication_and_concurrency_scores_as_the_offline_en
             reference[lead_id].fit,
             reference[lead_id].engagement,
         ), lead_id
+
+
+def test_a_company_subdomains_roll_up_to_one_account_public_suffix_aware() -> None:
+    repository = InMemoryLeadRepository()
+    people = {
+        "ann@eu.initech.com": "initech.com",
+        "bo@initech.com": "initech.com",
+        "cy@sales.initech.co.uk": "initech.co.uk",
+    }
+    for number, email in enumerate(people):
+        traits = {"email": email.upper()}
+        event = Event(message_id=f"i{number}", lead_id=email, kind="identify", traits=traits, timestamp=NOW)
+        deliver(repository, event)
+    assert {lead: record.state.account_id for lead, record in repository.records.items()} == people
+    assert account_domain("nobody") is None
