@@ -58,14 +58,15 @@ def replay(url: str, messages: list[dict[str, Any]]) -> int:
 
 
 def leaderboard(url: str, lead_ids: list[str]) -> list[dict[str, Any]]:
-    rows = []
+    """Each lead once: an anonymous visitor who identified answers as the person, counted once."""
+    rows: dict[str, dict[str, Any]] = {}
     for lead_id in lead_ids:
         status, body = http_json(
             "GET", f"{url}/v1/leads/{urllib.parse.quote(lead_id, safe='')}", LOCAL_READ_KEY
         )
         if status == 200:
-            rows.append(body)
-    return sorted(rows, key=lambda row: row["score"], reverse=True)
+            rows[body["lead_id"]] = body
+    return sorted(rows.values(), key=lambda row: row["score"], reverse=True)
 
 
 def accounts(url: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
