@@ -30,6 +30,7 @@ Run: ``python -m bench.identity_cost`` (or ``python -m bench identity_cost``).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import multiprocessing
 import os
@@ -65,6 +66,8 @@ from bench.meter import (
 from bench.storage_cost import DEFAULT, REGION, SQS_POLLERS, Run, Task, perform, queued_bodies
 from bench.workload import PAGES, SEED, Workload, reference_workload
 from leadscore import resources
+from leadscore.local.aws import OUTBOX_QUEUE_NAME
+from leadscore.records import Alert
 
 ANONYMOUS_FIRST_SHARE = 0.6
 ANONYMOUS_EVENTS = (1, 15)  # events an anonymous-first lead sends before it identifies, uniform
@@ -403,6 +406,39 @@ def identity_problems(table: FinalTable, identities: Identities) -> list[str]:
     return problems
 
 
+Sent = tuple[str, str, str]
+"""An alert notify published: (lead id, kind, the signal's time)."""
+
+
+def read_outbox(sqs: Any) -> list[Sent]:
+    """The alerts notify published, from the queue the local stack subscribes to the alert topic."""
+    url = sqs.get_queue_url(QueueName=OUTBOX_QUEUE_NAME)["QueueUrl"]
+    sent: list[Sent] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            alert = Alert.model_validate_json(json.loads(message["Body"])["Message"])
+            sent.append((alert.lead_id, alert.kind, alert.at.isoformat()))
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+        )
+    return sent
+
+
+def alert_counts(alerts: Iterable[Sent], identities: Identities) -> Counter[str]:
+    """Alerts by whom they are about; ``repeated`` counts a visitor's alerts that its person raised again
+    (same kind, same signal time: the same event, alerted twice under two ids)."""
+    alerts = list(alerts)
+    counts: Counter[str] = Counter(total=len(alerts))
+    for lead_id, kind, at in alerts:
+        if lead_id in identities.links:
+            counts["linked visitor"] += 1
+            counts["repeated"] += (identities.links[lead_id], kind, at) in alerts
+        elif lead_id in identities.anonymous:
+            counts["visitor never identified"] += 1
+    return counts
+
+
 def scan_leads(client: Any) -> list[Item]:
     pages = client.get_paginator("scan").paginate(TableName=LEAD_TABLE, ConsistentRead=True)
     return [item for page in pages for item in page.get("Items", [])]
@@ -424,6 +460,7 @@ class Measured:
     breakdowns: dict[str, Breakdown]
     table: FinalTable
     seconds: float
+    alerts: tuple[Sent, ...] = ()  # at the default batching, where notify runs
 
 
 def measure(what: Measure, workload: Workload) -> Measured:
@@ -442,10 +479,12 @@ def measure(what: Measure, workload: Workload) -> Measured:
         with LeadTableLog() as log:
             done = perform(Task("product", what.batching), workload, passes, sampled=set())
         runs = [run for run in done if isinstance(run, Run)]
-        client = boto3.session.Session(
+        session = boto3.session.Session(
             aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION
-        ).client("dynamodb")
+        )
+        client = session.client("dynamodb")
         items = scan_leads(client)
+        alerts = read_outbox(session.client("sqs")) if what.batching == DEFAULT else []
     images: dict[tuple[str, str], Item] = {}
     breakdowns = {
         run.pass_name: bill_requests(requests, identities.anonymous, images)
@@ -465,6 +504,7 @@ def measure(what: Measure, workload: Workload) -> Measured:
         breakdowns=breakdowns,
         table=FinalTable.of(items),
         seconds=time.perf_counter() - started,
+        alerts=tuple(alerts),
     )
 
 
@@ -513,6 +553,7 @@ def _per_event(value: Callable[[Breakdown], float]) -> Callable[[Run, Breakdown]
 def report(
     streams: Mapping[str, Workload], results: Mapping[tuple[str, str], Measured], *, seconds: float, jobs: int
 ) -> None:
+    """Print every figure; raises if the log and the meter disagree or the table fails the check."""
     identities = {stream: Identities.of(workload) for stream, workload in streams.items()}
     ours = identities["identity"]
     anonymous_first = len(ours.anonymous)
@@ -560,7 +601,7 @@ def report(
                     )
     for pass_name in PASSES:
         _print_pass(pass_name, results)
-    _print_summary(results)
+    _print_summary(identities, results)
     _print_leads(identities, results)
     _print_not_counted()
 
@@ -611,7 +652,7 @@ def _print_pass(pass_name: str, results: Mapping[tuple[str, str], Measured]) -> 
             print(f"  ! {where}: {count} requests to the lead table not broken down: {operation}")
 
 
-def _print_summary(results: Mapping[tuple[str, str], Measured]) -> None:
+def _print_summary(identities: Mapping[str, Identities], results: Mapping[tuple[str, str], Measured]) -> None:
     print()
     print("== the cost of identity: both hours, identity stream minus reference stream ==")
     for batching in BATCHINGS:
@@ -644,11 +685,24 @@ def _print_summary(results: Mapping[tuple[str, str], Measured]) -> None:
             f"{marker_reads:.3f} read units per event"
         )
     plain, identity = (results[(stream, DEFAULT)] for stream in STREAMS)
-    alerts = [sum(run.reading.count("sns", "Publish") for run in m.runs.values()) for m in (plain, identity)]
     invocations = [sum(len(run.notify) for run in m.runs.values()) for m in (plain, identity)]
+    before, after = (alert_counts(m.alerts, identities[m.measure.stream]) for m in (plain, identity))
+    published = [
+        sum(run.reading.count("sns", "Publish") for run in m.runs.values()) for m in (plain, identity)
+    ]
+    if published != [before["total"], after["total"]]:
+        raise AssertionError(
+            f"SNS publishes {published}, alerts in the outbox {before['total']}, {after['total']}"
+        )
     print(
         f"  notify (default batching, on the table's changes as its stream delivers them): {invocations[0]:,}"
-        f" -> {invocations[1]:,} invocations, {alerts[0]:,} -> {alerts[1]:,} alerts published"
+        f" -> {invocations[1]:,} invocations; alerts published {before['total']:,} -> {after['total']:,}"
+        f" ({after['total'] / max(1, before['total']) - 1:+.1%})"
+    )
+    print(
+        f"    about an anonymous id: {after['linked visitor']:,} about visitors who identified later "
+        f"({after['repeated']:,} of them raised again on the person after the join, same kind and time), "
+        f"{after['visitor never identified']:,} about visitors who never identified"
     )
 
 
@@ -690,9 +744,9 @@ def _print_not_counted() -> None:
     notes = [
         "Only the lead table's capacity is shown: the score function's other costs (Lambda, the archive's "
         "S3 PUT per batch, SQS) depend on the batches, which are the same in both streams.",
-        "The stream side: a merge marker is one more stream record (its MODIFY image); notify reads it for "
-        "free and ignores it. notify ran at the default batching as in storage_cost, but its duration and "
-        "the alerts are not shown here.",
+        "The stream side: a merge marker is one more stream record (MODIFY, or INSERT for an id with no "
+        "item); notify reads it for free and ignores it. notify's duration is not shown, nor what the extra "
+        "alerts cost (an SNS publish and an e-mail each: see storage_cost's bill).",
         "Look-ups: GET /v1/leads on a merged id reads the marker, then the person (the leads function).",
         "Storage: one marker (its size above) stays for good per linked anonymous id.",
         "Aliases (previousId into userId) are not in this stream; they link ids as a message with both does.",

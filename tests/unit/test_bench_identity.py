@@ -17,6 +17,7 @@ from bench.identity_cost import (
     FinalTable,
     Identities,
     Request,
+    alert_counts,
     bill_requests,
     identity_problems,
     linked_ids,
@@ -151,3 +152,30 @@ def test_the_table_at_the_end_must_hold_every_link_as_a_marker_into_its_person()
     assert identity_problems(left_live, identities) == ["a1, linked to u1, is still a live lead"]
     elsewhere = FinalTable(live=frozenset({"u1", "u2", "a2"}), markers={"a1": "u2"})
     assert identity_problems(elsewhere, identities) == ["a1, linked to u1, is merged into u2"]
+
+
+def test_alerts_are_counted_by_whom_they_are_about() -> None:
+    identities = Identities.of(
+        Workload(
+            start=REFERENCE.start,
+            new_leads=[
+                {"anonymousId": "a1", "type": "page"},
+                {"userId": "u1", "anonymousId": "a1", "type": "identify"},
+                {"anonymousId": "a2", "type": "page"},
+            ],
+            known_leads=[],
+        )
+    )
+    alerts = [
+        ("a1", "fast_track", "10:00"),
+        ("a1", "sharp_rise", "10:01"),
+        ("u1", "fast_track", "10:00"),  # the visitor's fast track, raised again on the person
+        ("u1", "sharp_rise", "10:05"),
+        ("a2", "fast_track", "10:02"),
+    ]
+    assert alert_counts(alerts, identities) == {
+        "total": 5,
+        "linked visitor": 2,
+        "repeated": 1,
+        "visitor never identified": 1,
+    }

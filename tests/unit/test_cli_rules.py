@@ -37,7 +37,7 @@ def test_try_prints_each_lead_with_score_band_grade_and_explanation(
 ) -> None:
     assert main(["rules", "try", str(DEFAULT_RULES_FILE), str(TRAFFIC), "--at", "2026-11-24T00:00:00Z"]) == 0
     out = capsys.readouterr().out
-    assert "42 events" in out
+    assert "46 events" in out
     jane = out.split("\n\n")[1]
     assert jane.startswith("jane@acme-robotics.com  score ")
     assert "band hot" in jane
@@ -49,7 +49,11 @@ def test_try_prints_each_lead_with_score_band_grade_and_explanation(
 def test_try_json_prints_one_object_per_lead(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "try", str(DEFAULT_RULES_FILE), str(TRAFFIC), "--json", "--at", "2026-11-24"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == len({row["lead"] for row in rows}) == 9
+    assert len(rows) == len({row["lead"] for row in rows}) == 10
+    # The visitor who identified is the person, not a lead of their own
+    leads = {row["lead"]: row for row in rows}
+    assert "anon-91be07" not in leads
+    assert "pricing-page" in {item["rule"] for item in leads["sam@globex.io"]["explanation"]}
     for row in rows:
         assert {"lead", "score", "fit", "engagement", "band", "grade", "explanation"} <= row.keys()
         assert round(sum(item["points"] for item in row["explanation"]), 2) == row["score"]
