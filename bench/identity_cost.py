@@ -22,7 +22,9 @@ totals, every request the score path makes to the lead table is logged and bille
 with the meter's own rules (bench/meter.py), to tell what a merge marker, an anonymous visitor's item
 and a person's item cost, and what reading a marker costs; the two counts must agree. At the end the
 lead table is scanned: every anonymous id a message linked to a person must be a merge marker into
-that person, and the live leads must be the people plus the visitors who never identified.
+that person, and the live leads must be the people plus the visitors who never identified. At the
+default batching notify runs on the table's changes (as in storage_cost); the alerts it publishes are
+read back from the local stack's outbox queue and counted by whom they are about.
 
 Run: ``python -m bench.identity_cost`` (or ``python -m bench identity_cost``).
 """
@@ -425,16 +427,20 @@ def read_outbox(sqs: Any) -> list[Sent]:
     return sent
 
 
-def alert_counts(alerts: Iterable[Sent], identities: Identities) -> Counter[str]:
-    """Alerts by whom they are about; ``repeated`` counts a visitor's alerts that its person raised again
-    (same kind, same signal time: the same event, alerted twice under two ids)."""
-    alerts = list(alerts)
-    counts: Counter[str] = Counter(total=len(alerts))
-    for lead_id, kind, at in alerts:
-        if lead_id in identities.links:
+def alert_counts(alerts: Iterable[Sent], identity: Identities) -> Counter[str]:
+    """Alerts by whom they are about, by the identity stream's ids (so the reference stream's alerts can be
+    counted the same way): ``identified later`` counts those about a person who browsed anonymously
+    first, under either id; ``linked visitor`` those of them about the anonymous id."""
+    people = set(identity.links.values())
+    counts: Counter[str] = Counter(total=0)
+    for lead_id, _, _ in alerts:
+        counts["total"] += 1
+        if lead_id in identity.links:
             counts["linked visitor"] += 1
-            counts["repeated"] += (identities.links[lead_id], kind, at) in alerts
-        elif lead_id in identities.anonymous:
+            counts["identified later"] += 1
+        elif lead_id in people:
+            counts["identified later"] += 1
+        elif lead_id in identity.anonymous:
             counts["visitor never identified"] += 1
     return counts
 
@@ -546,8 +552,14 @@ def _columns(
     return cells
 
 
-def _per_event(value: Callable[[Breakdown], float]) -> Callable[[Run, Breakdown], float]:
-    return lambda run, breakdown: value(breakdown) / run.events
+def _share(side: str, kind: str, *, per_event: bool) -> Callable[[Run, Breakdown], float]:
+    """Units per event (or the count) of one kind of write or read."""
+
+    def value(run: Run, breakdown: Breakdown) -> float:
+        share: Share = getattr(breakdown, side)[kind]
+        return share.units / run.events if per_event else share.count
+
+    return value
 
 
 def report(
@@ -622,13 +634,13 @@ def _print_pass(pass_name: str, results: Mapping[tuple[str, str], Measured]) -> 
     _row("SQS batches", cells(batches, "{:,.0f}"))
     _row("write units per event, total", cells(lambda run, _: run.write_units / run.events))
     for kind in WRITE_KINDS:
-        _row(f"  {kind} items", cells(_per_event(lambda b, kind=kind: b.writes[kind].units)))
+        _row(f"  {kind} items", cells(_share("writes", kind, per_event=True)))
     _row("items written", cells(lambda _, b: sum(share.count for share in b.writes.values()), "{:,.0f}"))
     for kind in WRITE_KINDS:
-        _row(f"  {kind}", cells(lambda _, b, kind=kind: b.writes[kind].count, "{:,.0f}"))
+        _row(f"  {kind}", cells(_share("writes", kind, per_event=False), "{:,.0f}"))
     _row("read units per event, total", cells(lambda run, _: run.read_units / run.events))
     for kind in READ_KINDS:
-        _row(f"  {kind}", cells(_per_event(lambda b, kind=kind: b.reads[kind].units)))
+        _row(f"  {kind}", cells(_share("reads", kind, per_event=True)))
     _row(
         "DynamoDB US$ per million events (bench/prices.py)",
         cells(
@@ -686,7 +698,8 @@ def _print_summary(identities: Mapping[str, Identities], results: Mapping[tuple[
         )
     plain, identity = (results[(stream, DEFAULT)] for stream in STREAMS)
     invocations = [sum(len(run.notify) for run in m.runs.values()) for m in (plain, identity)]
-    before, after = (alert_counts(m.alerts, identities[m.measure.stream]) for m in (plain, identity))
+    ours = identities["identity"]
+    before, after = (alert_counts(m.alerts, ours) for m in (plain, identity))
     published = [
         sum(run.reading.count("sns", "Publish") for run in m.runs.values()) for m in (plain, identity)
     ]
@@ -700,9 +713,11 @@ def _print_summary(identities: Mapping[str, Identities], results: Mapping[tuple[
         f" ({after['total'] / max(1, before['total']) - 1:+.1%})"
     )
     print(
-        f"    about an anonymous id: {after['linked visitor']:,} about visitors who identified later "
-        f"({after['repeated']:,} of them raised again on the person after the join, same kind and time), "
-        f"{after['visitor never identified']:,} about visitors who never identified"
+        f"    about the {len(set(ours.links.values())):,} people who browsed anonymously first, then "
+        f"identified: {before['identified later']:,} -> {after['identified later']:,} "
+        f"({after['linked visitor']:,} of them under the anonymous id); about an anonymous visitor who "
+        f"never identified: {after['visitor never identified']:,} (in the reference stream, these visitors "
+        "are people)"
     )
 
 

@@ -95,7 +95,7 @@ def test_a_link_is_a_message_with_both_ids_and_the_first_one_wins() -> None:
     assert linked_ids(messages) == {"a1": "u1"}
 
 
-def item(lead_id: str, **attributes: dict[str, str]) -> dict[str, Any]:
+def item(lead_id: str, **attributes: dict[str, Any]) -> dict[str, Any]:
     return {"pk": {"S": f"L#{lead_id}"}, "sk": {"S": "L"}, "sv": {"N": "2"}, **attributes}
 
 
@@ -162,20 +162,24 @@ def test_alerts_are_counted_by_whom_they_are_about() -> None:
                 {"anonymousId": "a1", "type": "page"},
                 {"userId": "u1", "anonymousId": "a1", "type": "identify"},
                 {"anonymousId": "a2", "type": "page"},
+                {"userId": "u3", "type": "page"},
             ],
             known_leads=[],
         )
     )
     alerts = [
-        ("a1", "fast_track", "10:00"),
-        ("a1", "sharp_rise", "10:01"),
-        ("u1", "fast_track", "10:00"),  # the visitor's fast track, raised again on the person
-        ("u1", "sharp_rise", "10:05"),
+        ("a1", "sharp_rise", "10:00"),
+        ("u1", "fast_track", "10:05"),
         ("a2", "fast_track", "10:02"),
+        ("u3", "band_entered", "10:03"),
     ]
     assert alert_counts(alerts, identities) == {
-        "total": 5,
-        "linked visitor": 2,
-        "repeated": 1,
+        "total": 4,
+        "identified later": 2,
+        "linked visitor": 1,
         "visitor never identified": 1,
+    }
+    assert alert_counts([("u1", "fast_track", "10:00"), ("u3", "band_entered", "10:03")], identities) == {
+        "total": 2,
+        "identified later": 1,
     }
