@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from leadscore.adapters.dynamodb import DynamoLeadRepository, item_to_record, record_to_item
+from leadscore.adapters.dynamodb import DynamoLeadRepository, item_to_record, lead_key, record_to_item
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
 from leadscore.local.aws import LocalResources
+from leadscore.records import MergedLead
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
 
@@ -71,3 +72,25 @@ def test_only_leads_due_are_listed_for_decay(repository: DynamoLeadRepository) -
     repository.save(due, 0)
     assert list(repository.due_for_decay(NOW + timedelta(days=2))) == []
     assert list(repository.due_for_decay(NOW + timedelta(days=3))) == ["jane"]
+
+
+def test_a_merge_marker_replaces_the_lead_is_small_and_is_read_once(
+    repository: DynamoLeadRepository, aws: LocalResources
+) -> None:
+    visitor = evaluated_record("anon-1", None, [identify("anon-1", "x@acme.com")], RULES, NOW)
+    repository.save(visitor, 0)
+    repository.mark_merged(MergedLead(lead_id="anon-1", version=2, into="jane"), expected_version=1)
+    item = boto3.client("dynamodb").get_item(TableName=aws.table_name, Key=lead_key("anon-1"))["Item"]
+    assert set(item) == {"pk", "sk", "sv", "v", "mi"}
+    other = DynamoLeadRepository(aws.table_name, boto3.client("dynamodb"))
+    assert other.read_many(["anon-1"]) == {"anon-1": MergedLead(lead_id="anon-1", version=2, into="jane")}
+    assert other.get("anon-1") is None
+    # A marker never changes: once seen, it is not read again (the item gone would show otherwise)
+    boto3.client("dynamodb").delete_item(TableName=aws.table_name, Key=lead_key("anon-1"))
+    assert (
+        other.read("anon-1")
+        == repository.read("anon-1")
+        == MergedLead(lead_id="anon-1", version=2, into="jane")
+    )
+    with pytest.raises(ConcurrentUpdate):
+        repository.mark_merged(MergedLead(lead_id="fresh", version=2, into="jane"), expected_version=1)

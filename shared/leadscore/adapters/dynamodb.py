@@ -182,21 +182,32 @@ def item_to_record(item: Item) -> LeadRecord:
     return stored
 
 
+MERGES_KEPT = 100_000
+
+
 class DynamoLeadRepository:
+    """Merge markers are never written again once written, so the ones seen are kept (up to
+    ``MERGES_KEPT``, a few MB) and not read again: analytics.js puts the anonymous id on every message,
+    and each batch would otherwise re-read the marker of every visitor who identified."""
+
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
         self._client = client or boto3.client("dynamodb")
+        self._merges: dict[str, MergedLead] = {}
 
     def read(self, lead_id: str) -> StoredItem | None:
+        if lead_id in self._merges:
+            return self._merges[lead_id]
         response = self._client.get_item(TableName=self._table, Key=lead_key(lead_id), ConsistentRead=True)
-        return item_to_stored(response["Item"]) if "Item" in response else None
+        return self._kept(item_to_stored(response["Item"])) if "Item" in response else None
 
     def get(self, lead_id: str) -> LeadRecord | None:
         stored = self.read(lead_id)
         return stored if isinstance(stored, LeadRecord) else None
 
     def read_many(self, lead_ids: Sequence[str]) -> dict[str, StoredItem]:
-        found: dict[str, StoredItem] = {}
+        found: dict[str, StoredItem] = {key: self._merges[key] for key in lead_ids if key in self._merges}
+        lead_ids = [lead_id for lead_id in lead_ids if lead_id not in found]
         for start in range(0, len(lead_ids), BATCH_GET_LIMIT):
             keys: list[Any] = [lead_key(lead_id) for lead_id in lead_ids[start : start + BATCH_GET_LIMIT]]
             while keys:
@@ -204,7 +215,7 @@ class DynamoLeadRepository:
                     RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
                 )
                 for item in response["Responses"].get(self._table, []):
-                    stored = item_to_stored(item)
+                    stored = self._kept(item_to_stored(item))
                     found[stored.lead_id] = stored
                 unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
                 keys = list(unprocessed["Keys"]) if unprocessed else []
@@ -222,6 +233,12 @@ class DynamoLeadRepository:
 
     def mark_merged(self, merged: MergedLead, expected_version: int) -> None:
         self._put(merged.lead_id, StoredLead.merged(merged).attribute_values(), expected_version)
+        self._kept(merged)
+
+    def _kept(self, stored: StoredItem) -> StoredItem:
+        if isinstance(stored, MergedLead) and len(self._merges) < MERGES_KEPT:
+            self._merges[stored.lead_id] = stored
+        return stored
 
     def _put(self, lead_id: str, item: dict[str, AttributeValueTypeDef], expected_version: int) -> None:
         condition: dict[str, Any] = (
