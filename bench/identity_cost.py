@@ -58,11 +58,14 @@ from bench.meter import (
     READ_OPERATIONS,
     UNMETERED_MARK,
     WRITE_OPERATIONS,
+    Hooks,
     Item,
     TableSchema,
     index_write_sizes,
+    install_hooks,
     item_size,
     read_units,
+    uninstall_hooks,
     write_units,
 )
 from bench.storage_cost import DEFAULT, REGION, SQS_POLLERS, Run, Task, perform, queued_bodies
@@ -220,26 +223,17 @@ class LeadTableLog:
     def __init__(self, table: str = LEAD_TABLE) -> None:
         self.table = table
         self.requests: list[Request] = []
-        self._handlers: tuple[tuple[str, Callable[..., None]], ...] = (
+        self._handlers: Hooks = (
             ("provide-client-params", self._on_params),
             ("after-call", self._after_call),
         )
 
     def __enter__(self) -> LeadTableLog:
-        for registration in self._handlers:
-            botocore.handlers.BUILTIN_HANDLERS.append(registration)
-        if boto3.DEFAULT_SESSION is not None:
-            for event, handler in self._handlers:
-                boto3.DEFAULT_SESSION.events.register(event, handler)
+        install_hooks(self._handlers)
         return self
 
     def __exit__(self, *_: object) -> None:
-        for registration in self._handlers:
-            if registration in botocore.handlers.BUILTIN_HANDLERS:
-                botocore.handlers.BUILTIN_HANDLERS.remove(registration)
-        if boto3.DEFAULT_SESSION is not None:
-            for event, handler in self._handlers:
-                boto3.DEFAULT_SESSION.events.unregister(event, handler)
+        uninstall_hooks(self._handlers)
 
     def _on_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         config = context.get("client_config")

@@ -309,6 +309,28 @@ class Reading:
 # --- the meter -------------------------------------------------------------------------------------------
 
 
+Hooks = tuple[tuple[str, Callable[..., None]], ...]
+
+
+def install_hooks(hooks: Hooks) -> None:
+    """Register botocore event handlers on every client, made before or after (the default session's
+    and each new session's built-in handlers)."""
+    for registration in hooks:
+        botocore.handlers.BUILTIN_HANDLERS.append(registration)
+    if boto3.DEFAULT_SESSION is not None:
+        for event, handler in hooks:
+            boto3.DEFAULT_SESSION.events.register(event, handler)
+
+
+def uninstall_hooks(hooks: Hooks) -> None:
+    for registration in hooks:
+        if registration in botocore.handlers.BUILTIN_HANDLERS:
+            botocore.handlers.BUILTIN_HANDLERS.remove(registration)
+    if boto3.DEFAULT_SESSION is not None:
+        for event, handler in hooks:
+            boto3.DEFAULT_SESSION.events.unregister(event, handler)
+
+
 class Meter:
     """Counts every AWS request of this process's boto3 clients and bills DynamoDB capacity.
 
@@ -334,7 +356,7 @@ class Meter:
         self._changes: list[Change] = []
         self._unmetered: dict[tuple[str, str], Any] = {}
         self._lock = threading.RLock()
-        self._handlers: tuple[tuple[str, Callable[..., None]], ...] = (
+        self._handlers: Hooks = (
             ("provide-client-params", self._on_params),
             ("before-call", self._before_call),
             ("after-call", self._after_call),
@@ -345,20 +367,11 @@ class Meter:
     # -- life cycle
 
     def install(self) -> Meter:
-        for registration in self._handlers:
-            botocore.handlers.BUILTIN_HANDLERS.append(registration)
-        if boto3.DEFAULT_SESSION is not None:
-            for event, handler in self._handlers:
-                boto3.DEFAULT_SESSION.events.register(event, handler)
+        install_hooks(self._handlers)
         return self
 
     def uninstall(self) -> None:
-        for registration in self._handlers:
-            if registration in botocore.handlers.BUILTIN_HANDLERS:
-                botocore.handlers.BUILTIN_HANDLERS.remove(registration)
-        if boto3.DEFAULT_SESSION is not None:
-            for event, handler in self._handlers:
-                boto3.DEFAULT_SESSION.events.unregister(event, handler)
+        uninstall_hooks(self._handlers)
 
     def __enter__(self) -> Meter:
         return self.install()
