@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadscore.engine import score_lead
+from leadscore.engine import LeadScore, score_lead
 from leadscore.ports import AlertPublisher
 from leadscore.records import Alert, LeadRecord
 from leadscore.rules import RuleSet
@@ -46,11 +46,42 @@ def new_alerts(rules: RuleSet, before: LeadRecord | None, after: LeadRecord) -> 
                 reasons=signal.reasons,
                 top_rules=top,
                 rules_version=score.rules_version,
-                subject=f"[leadscore] {headline} (score {score.score:g}, {score.grade})"[:SNS_SUBJECT_LIMIT],
+                subject=printable(f"[leadscore] {headline} (score {score.score:g}, {score.grade})")[
+                    :SNS_SUBJECT_LIMIT
+                ],
                 signal_id=signal.id,
+                country=_text(score.profile.get("country")),
+                region=_text(score.profile.get("region")),
+                owner=_text(score.profile.get("owner")),
+                rule=_rule_that_fired(signal.kind, after, score),
             )
         )
     return alerts
+
+
+def _rule_that_fired(kind: str, lead: LeadRecord, score: LeadScore) -> str | None:
+    """The fast-track or disqualifier behind the signal, else the rule of the lead's latest activity
+    (the most points among rules last hit at the same time)."""
+    flags = {"fast_track": lead.state.fast_tracked, "disqualified": lead.state.disqualified}.get(kind)
+    if flags:
+        latest = max(flags.values()) if kind == "fast_track" else min(flags.values())
+        return min(rule for rule, time in flags.items() if time == latest)
+    hits = [item for item in score.explanation if item.last_at is not None and item.points]
+    if not hits:
+        return None
+    return max(hits, key=lambda item: (item.last_at, abs(item.points), item.rule)).rule
+
+
+def _text(value: object) -> str | None:
+    """A trait as an attribute value: text, printable, at most 256 characters, or nothing."""
+    if isinstance(value, str) and (cleaned := printable(value).strip()[:256]):
+        return cleaned
+    return None
+
+
+def printable(text: str) -> str:
+    """Without control characters (an SNS subject refuses them, a mail header must not hold them)."""
+    return "".join(character if character.isprintable() else " " for character in text)
 
 
 def publish_new_alerts(

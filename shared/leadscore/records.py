@@ -78,3 +78,8 @@ class Alert(BaseModel):
     rules_version: str
     subject: str
     signal_id: str
+    # What a team filters on (SNS message attributes): the lead's own say, when it gave one.
+    country: str | None = None
+    region: str | None = None
+    owner: str | None = None
+    rule: str | None = None

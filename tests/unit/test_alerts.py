@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadscore.alerts import email_text, publish_new_alerts
+from leadscore.alerts import email_text, printable, publish_new_alerts
 from leadscore.events import Event
 from leadscore.records import LeadRecord
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
@@ -45,3 +45,24 @@ def test_a_write_without_a_new_signal_publishes_nothing() -> None:
     first = written(None, kim.page("/blog/post"))
     second = written(first, kim.page("/product", START + days(1)))
     assert publish_new_alerts(RULES, first, second, RecordingPublisher()) == []
+
+
+def test_an_alert_carries_what_a_team_filters_on() -> None:
+    profile = written(
+        None, kim.identify(title="VP Sales", employees=300, country="DE", owner="kim.s", region="EMEA")
+    )
+    hot = written(profile, kim.page("/pricing", START + days(1)), kim.track("Trial Started", START + days(1)))
+    alerts = publish_new_alerts(RULES, profile, hot, RecordingPublisher())
+    assert alerts
+    # The latest activity raised them: of the rules last hit then, the one with the most points
+    for alert in alerts:
+        assert (alert.country, alert.region, alert.owner, alert.rule) == (
+            "DE",
+            "EMEA",
+            "kim.s",
+            "trial-started",
+        )
+
+
+def test_a_subject_never_holds_a_control_character() -> None:
+    assert printable("Dana\r\nBcc: x@example.com") == "Dana  Bcc: x@example.com"

@@ -22,6 +22,7 @@ from leadscore.resources import ARCHIVE_PREFIX
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
     from mypy_boto3_sqs import SQSClient
 
 # SendMessageBatch's limits: 10 entries and 256 KB of bodies per call.
@@ -108,6 +109,26 @@ class S3EventArchive:
         )
 
 
+def alert_attributes(alert: Alert) -> dict[str, MessageAttributeValueTypeDef]:
+    """What SNS filter policies select on (at most 10 attributes; an absent value is left out)."""
+    text = {
+        "kind": alert.kind,
+        "band": alert.band,
+        "stage": alert.stage,
+        "grade": alert.grade,
+        "account": alert.account_id,
+        "country": alert.country,
+        "region": alert.region,
+        "owner": alert.owner,
+        "rule": alert.rule,
+    }
+    attributes: dict[str, MessageAttributeValueTypeDef] = {
+        name: {"DataType": "String", "StringValue": value} for name, value in text.items() if value
+    }
+    attributes["score"] = {"DataType": "Number", "StringValue": repr(alert.score)}
+    return attributes
+
+
 def _one_line(body: str) -> str:
     if "\n" not in body and "\r" not in body:
         return body
@@ -133,8 +154,5 @@ class SnsAlertPublisher:
             Subject=alert.subject,
             MessageStructure="json",
             Message=json.dumps({"default": document, "email": email_text(alert)}),
-            MessageAttributes={
-                "kind": {"DataType": "String", "StringValue": alert.kind},
-                "band": {"DataType": "String", "StringValue": alert.band},
-            },
+            MessageAttributes=alert_attributes(alert),
         )

@@ -36,6 +36,9 @@ __all__ = [
     "parse_rules",
 ]
 
+# Traits an alert carries as SNS message attributes (a team's filter policy selects on them).
+ALERT_TRAITS = ("country", "region", "owner")
+
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[3] / "rules" / "default.yaml"
 
 Path_ = tuple[str | int, ...]
@@ -105,7 +108,8 @@ class RuleSet:
 
     @cached_property
     def profile_traits(self) -> frozenset[str]:
-        """The traits the rules read: the only ones worth keeping on the lead's stored state."""
+        """The traits the rules read, and those alerts carry for teams to filter on: the only ones worth
+        keeping on the lead's stored state."""
         file = self.file
         conditions: list[Condition] = [
             *(rule.when for rule in file.fit),
@@ -115,7 +119,8 @@ class RuleSet:
         ]
         if self.file.stages.sql is not None:
             conditions.append(self.file.stages.sql.when)
-        return frozenset({"email"}).union(*(condition.trait_names for condition in conditions))
+        kept = {"email", *ALERT_TRAITS}
+        return frozenset(kept).union(*(condition.trait_names for condition in conditions))
 
     def summary(self) -> str:
         file = self.file
