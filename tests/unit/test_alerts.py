@@ -66,3 +66,24 @@ def test_an_alert_carries_what_a_team_filters_on() -> None:
 
 def test_a_subject_never_holds_a_control_character() -> None:
     assert printable("Dana\r\nBcc: x@example.com") == "Dana  Bcc: x@example.com"
+
+
+def test_a_band_flipping_back_and_forth_alerts_once_per_cool_down() -> None:
+    kim_vp = {"title": "VP Sales", "employees": 300, "country": "US", "budget": 20000}
+    record = written(None, kim.identify(**kim_vp), kim.track("Trial Started", START + days(0.01)))
+    assert [s.kind for s in record.signals] == ["band_entered"]
+    kinds = []
+    for toggle in range(8):  # a title corrected back and forth: out (a student), in again, ...
+        title = "Student" if toggle % 2 == 0 else "VP Sales"
+        record = written(
+            record, kim.identify(at=START + days(0.02 + toggle / 1000), **{**kim_vp, "title": title})
+        )
+        kinds += [signal.kind for signal in record.signals]
+    assert kinds == ["disqualified"]  # not eight alerts: the rest fell within the 24-hour cool-down
+    # Past the cool-down, the lead may alert again when it crosses again
+    later = START + days(1.1)
+    record = written(
+        record, kim.identify(at=later, **{**kim_vp, "title": "Student"}), kim.page("/pricing", later)
+    )
+    record = written(record, kim.identify(at=later + days(0.01), **kim_vp))
+    assert (record.summary.band, [s.kind for s in record.signals]) == ("hot", ["band_entered"])

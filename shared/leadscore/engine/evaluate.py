@@ -69,10 +69,15 @@ def evaluate(
     previous = before.reading(now, explain=False) if before is not None else None
     timeline = before if before is not None and recorded is state else Timeline.of(rules, recorded, now)
     current = timeline.reading(now, since=previous.position if previous else (None, recorded.stage))
-    signals, sharp_rise_at = raise_signals(
+    signals, sharp_rise_at, alerted = raise_signals(
         rules, recorded, previous, current, now, scored_new_hits=recorded.hits is not state.hits
     )
-    updates = {"band": current.band, "stage": current.stage, "sharp_rise_at": sharp_rise_at}
+    updates = {
+        "band": current.band,
+        "stage": current.stage,
+        "sharp_rise_at": sharp_rise_at,
+        "alerted": alerted,
+    }
     if any(getattr(recorded, name) != value for name, value in updates.items()):
         recorded = recorded.model_copy(update=updates)
     return Evaluation(state=recorded, signals=signals, reading=current, timeline=timeline, at=at)

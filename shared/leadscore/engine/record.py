@@ -123,6 +123,9 @@ def join_states(rules: RuleSet, state: LeadState, other: LeadState, at: int) -> 
     fast_tracked = dict(state.fast_tracked)
     for rule_id, time in other.fast_tracked.items():
         fast_tracked[rule_id] = max(time, fast_tracked.get(rule_id, time))
+    alerted = dict(state.alerted)
+    for kind, time in other.alerted.items():
+        alerted[kind] = max(time, alerted.get(kind, time))
     result = state.model_copy(
         update={
             "traits": traits,
@@ -134,6 +137,7 @@ def join_states(rules: RuleSet, state: LeadState, other: LeadState, at: int) -> 
             "occurrences": occurrences,
             "disqualified": disqualified,
             "fast_tracked": fast_tracked,
+            "alerted": alerted,
             "sales_accepted_at": min(accepted, default=None),
             "first_at": min(firsts, default=None),
             "last_at": max(lasts, default=None),

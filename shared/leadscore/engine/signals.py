@@ -9,6 +9,7 @@ from leadscore.engine.state import LeadState, moment
 from leadscore.rules import DISQUALIFIED, RuleSet
 
 TOP_REASONS = 3
+COOLED_DOWN: tuple[SignalKind, ...] = ("band_entered", "disqualified")
 
 
 def raise_signals(
@@ -19,8 +20,8 @@ def raise_signals(
     now: int,
     *,
     scored_new_hits: bool,
-) -> tuple[list[Signal], int | None]:
-    """The signal this evaluation earned (no alert storms), and the new ``sharp_rise_at``."""
+) -> tuple[list[Signal], int | None, dict[str, int]]:
+    """The signal this evaluation earned (no alert storms), the new ``sharp_rise_at`` and ``alerted``."""
     before_rank = rules.band_rank[previous.band] if previous else 0
     after_rank = rules.band_rank[reading.band]
     reasons: list[str] = []
@@ -29,8 +30,9 @@ def raise_signals(
         if previous is not None and previous.band != DISQUALIFIED and rules.bands[before_rank].alert:
             kinds.append("disqualified")
             reasons.extend(reading.disqualification_reasons)
+        kinds, alerted = _cooled_down(rules, state, kinds, now)
         signals = _one_signal(state, kinds, reading=reading, now=now, reasons=reasons, points=None)
-        return signals, state.sharp_rise_at
+        return signals, state.sharp_rise_at, alerted
     new_fast_tracks = reading.fast_track_ids - (previous.fast_track_ids if previous else frozenset())
     if new_fast_tracks:
         kinds.append("fast_track")
@@ -49,10 +51,28 @@ def raise_signals(
         assert rules.file.sharp_rise is not None
         reasons.append(f"+{rise:g} points within {rules.file.sharp_rise.within_hours:g} hours")
         sharp_rise_at = now
+    kinds, alerted = _cooled_down(rules, state, kinds, now)
     if not kinds:
-        return [], sharp_rise_at
+        return [], sharp_rise_at, alerted
     reasons.extend(_top_reasons(reading))
-    return _one_signal(state, kinds, reading=reading, now=now, reasons=reasons, points=rise), sharp_rise_at
+    signals = _one_signal(state, kinds, reading=reading, now=now, reasons=reasons, points=rise)
+    return signals, sharp_rise_at, alerted
+
+
+def _cooled_down(
+    rules: RuleSet, state: LeadState, kinds: list[SignalKind], now: int
+) -> tuple[list[SignalKind], dict[str, int]]:
+    """``kinds`` less a band entered or a disqualification raised within the cool-down (its reasons
+    stay with any other kind raised now); the times each cooled-down kind was last raised."""
+    cool_down = rules.file.alerts.cool_down_hours * 3600
+    kept = [
+        kind
+        for kind in kinds
+        if kind not in COOLED_DOWN or (last := state.alerted.get(kind)) is None or now - last >= cool_down
+    ]
+    alerted = dict(state.alerted)
+    alerted.update({kind: now for kind in kept if kind in COOLED_DOWN})
+    return kept, alerted
 
 
 def _one_signal(

@@ -72,6 +72,8 @@ class LeadState(BaseModel):
     fast_tracked: dict[str, int] = Field(default_factory=dict)
     sales_accepted_at: int | None = None
     sharp_rise_at: int | None = None
+    # When each cooled-down signal kind (band_entered, disqualified) was last raised.
+    alerted: dict[str, int] = Field(default_factory=dict)
     band: str | None = None
     stage: str = "lead"
     first_at: int | None = None
@@ -110,6 +112,7 @@ def encode_state(state: LeadState) -> bytes:
         "g": [state.group_id, rel(state.group_at)] if state.group_id is not None else None,
         "a": rel(state.sales_accepted_at),
         "r": rel(state.sharp_rise_at),
+        "k": {kind: t - base for kind, t in state.alerted.items()},
         "n": state.band,
         "s": state.stage,
         "u": state.folded_until or None,
@@ -144,6 +147,7 @@ def decode_state(blob: bytes, lead_id: str, account_id: str | None) -> LeadState
         fast_tracked={rule: t + base for rule, t in body.get("f", {}).items()},
         sales_accepted_at=absolute(body.get("a")),
         sharp_rise_at=absolute(body.get("r")),
+        alerted={kind: t + base for kind, t in body.get("k", {}).items()},
         band=body.get("n"),
         stage=body.get("s", "lead"),
         first_at=base if "b" in body else None,

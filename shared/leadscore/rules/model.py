@@ -236,6 +236,13 @@ class SharpRise(_Strict):
     within_hours: PositiveFloat
 
 
+class Alerting(_Strict):
+    """How often a lead may alert: a band entered or a disqualification of the same kind at most once
+    per cool-down, however often its band flips (a trait toggled, a title corrected)."""
+
+    cool_down_hours: float = Field(default=24, ge=0)
+
+
 class AccountBand(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     at_least: float
@@ -315,5 +322,6 @@ class RuleFile(_Strict):
     stages: Stages
     grade: Grade
     sharp_rise: SharpRise | None = None
+    alerts: Alerting = Field(default_factory=Alerting)
     accounts: Accounts
     forms: dict[FormId, FormSettings] = Field(default_factory=dict)
