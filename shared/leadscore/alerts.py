@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from leadscore.engine import LeadScore, score_lead
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from leadscore.engine import ExplanationItem, LeadScore, score_lead
 from leadscore.ports import AlertPublisher
 from leadscore.records import Alert, LeadRecord
 from leadscore.rules import RuleSet
@@ -10,12 +14,14 @@ from leadscore.rules import RuleSet
 TOP_RULES = 5
 SNS_SUBJECT_LIMIT = 100
 
+# Short: the subject also carries the score, the grade and the strongest reason.
 _HEADLINES = {
-    "band_entered": "{lead} is now {band}",
-    "fast_track": "Fast-track: {lead} wants to talk to sales",
-    "sharp_rise": "Sharp rise: {lead} gained {points:g} points",
-    "disqualified": "{lead} was disqualified",
+    "band_entered": "Now {band}: {lead}",
+    "fast_track": "Fast-track: {lead}",
+    "sharp_rise": "Sharp rise (+{points:g}): {lead}",
+    "disqualified": "Disqualified: {lead}",
 }
+RECENT_ACTIVITIES = 5
 
 
 def new_alerts(rules: RuleSet, before: LeadRecord | None, after: LeadRecord) -> list[Alert]:
@@ -28,9 +34,13 @@ def new_alerts(rules: RuleSet, before: LeadRecord | None, after: LeadRecord) -> 
     for signal in fresh:
         score = score_lead(rules, after.state, signal.at)
         top = sorted(score.explanation, key=lambda item: abs(item.points), reverse=True)[:TOP_RULES]
+        name, company = _person(score.profile), _text(score.profile.get("company"))
+        who = name or after.lead_id
         headline = _HEADLINES.get(signal.kind, "{lead}: " + signal.kind).format(
-            lead=after.lead_id, band=signal.band, points=signal.points or 0
+            lead=f"{who} ({company})" if company else who, band=signal.band, points=signal.points or 0
         )
+        strongest = f": {top[0].description}" if top and top[0].points > 0 else ""
+        link = rules.file.alerts.link
         alerts.append(
             Alert(
                 kind=signal.kind,
@@ -45,18 +55,45 @@ def new_alerts(rules: RuleSet, before: LeadRecord | None, after: LeadRecord) -> 
                 at=signal.at,
                 reasons=signal.reasons,
                 top_rules=top,
+                recent_activity=_recent(score),
                 rules_version=score.rules_version,
-                subject=printable(f"[leadscore] {headline} (score {score.score:g}, {score.grade})")[
-                    :SNS_SUBJECT_LIMIT
-                ],
+                subject=_subject(f"[leadscore] {headline}, score {score.score:g} {score.grade}", strongest),
                 signal_id=signal.id,
                 country=_text(score.profile.get("country")),
                 region=_text(score.profile.get("region")),
                 owner=_text(score.profile.get("owner")),
                 rule=_rule_that_fired(signal.kind, after, score),
+                name=name,
+                company=company,
+                link=link.format(lead_id=quote(after.lead_id), account_id=quote(score.account_id or ""))
+                if link
+                else None,
             )
         )
     return alerts
+
+
+def _subject(head: str, strongest: str) -> str:
+    """Who, the company, score and grade, then the strongest reason, within SNS's 100 characters."""
+    subject = printable(head + strongest)
+    return subject if len(subject) <= SNS_SUBJECT_LIMIT else subject[: SNS_SUBJECT_LIMIT - 1] + "…"
+
+
+def _recent(score: LeadScore) -> list[ExplanationItem]:
+    """The engagement rules most recently hit, latest first: what the lead did lately."""
+    done = [item for item in score.explanation if item.dimension == "engagement" and item.last_at]
+    return sorted(done, key=lambda item: (item.last_at, item.rule), reverse=True)[:RECENT_ACTIVITIES]
+
+
+def _person(profile: Mapping[str, Any]) -> str | None:
+    name = _text(profile.get("name"))
+    if name:
+        return name
+    parts = [
+        _text(profile.get(key) or profile.get(alias))
+        for key, alias in (("first_name", "firstName"), ("last_name", "lastName"))
+    ]
+    return " ".join(part for part in parts if part) or None
 
 
 def _rule_that_fired(kind: str, lead: LeadRecord, score: LeadScore) -> str | None:
@@ -99,7 +136,9 @@ def email_text(alert: Alert) -> str:
     lines = [
         alert.subject.removeprefix("[leadscore] "),
         "",
-        f"Lead:       {alert.lead_id}" + (f" (account {alert.account_id})" if alert.account_id else ""),
+        f"Lead:       {alert.name + ', ' if alert.name else ''}{alert.lead_id}"
+        + (f" ({alert.company})" if alert.company else "")
+        + (f", account {alert.account_id}" if alert.account_id else ""),
         f"Score:      {alert.score:g}  (fit {alert.fit:g}, engagement {alert.engagement:g})",
         f"Band:       {alert.band}   Stage: {alert.stage}   Grade: {alert.grade}",
         f"When:       {alert.at.isoformat(timespec='seconds')}",
@@ -115,6 +154,14 @@ def email_text(alert: Alert) -> str:
             for item in alert.top_rules
         ),
         "",
+        "Latest activity:",
+        *(
+            f"  {item.last_at:%Y-%m-%d %H:%M}  {item.description}"
+            for item in alert.recent_activity
+            if item.last_at is not None
+        ),
+        "",
+        *([f"Open: {alert.link}", ""] if alert.link else []),
         f"Rules version {alert.rules_version}; signal {alert.signal_id}.",
     ]
     return "\n".join(lines) + "\n"

@@ -75,6 +75,7 @@ class Alert(BaseModel):
     at: datetime
     reasons: list[str]
     top_rules: list[ExplanationItem]
+    recent_activity: list[ExplanationItem] = Field(default_factory=list)
     rules_version: str
     subject: str
     signal_id: str
@@ -83,3 +84,6 @@ class Alert(BaseModel):
     region: str | None = None
     owner: str | None = None
     rule: str | None = None
+    name: str | None = None
+    company: str | None = None
+    link: str | None = None

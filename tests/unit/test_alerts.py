@@ -5,7 +5,7 @@ from __future__ import annotations
 from leadscore.alerts import email_text, printable, publish_new_alerts
 from leadscore.events import Event
 from leadscore.records import LeadRecord
-from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from leadscore.rules import DEFAULT_RULES_FILE, load_rules, parse_rules
 from leadscore.scoring import evaluated_record
 from tests.fakes import RecordingPublisher
 from tests.rulesets import START, Events, days
@@ -87,3 +87,27 @@ def test_a_band_flipping_back_and_forth_alerts_once_per_cool_down() -> None:
     )
     record = written(record, kim.identify(at=later + days(0.01), **kim_vp))
     assert (record.summary.band, [s.kind for s in record.signals]) == ("hot", ["band_entered"])
+
+
+def test_the_subject_names_the_person_company_score_and_strongest_reason_and_the_body_links_out() -> None:
+    text = (
+        DEFAULT_RULES_FILE.read_text()
+        + '\nalerts:\n  link: "https://crm.example.com/contacts?email={lead_id}"\n'
+    )
+    rules = parse_rules(text)
+    traits = {"first_name": "Kim", "last_name": "Sato", "company": "Acme Robotics", "title": "VP Sales"}
+    profile = evaluated_record(
+        kim.lead_id, None, [kim.identify(employees=300, country="US", budget=20000, **traits)], rules, START
+    )
+    events = [kim.track("Demo Requested", START + days(1)), kim.page("/pricing", START + days(1))]
+    hot = evaluated_record(kim.lead_id, profile, events, rules, START + days(1))
+    (alert,) = publish_new_alerts(rules, profile, hot, RecordingPublisher())
+    assert alert.subject.startswith("[leadscore] Fast-track: Kim Sato (Acme Robotics), score ")
+    assert alert.subject.endswith(": Requested a demo")
+    assert len(alert.subject) <= 100
+    assert alert.link == "https://crm.example.com/contacts?email=kim%40acme-robotics.com"
+    body = email_text(alert)
+    assert "Lead:       Kim Sato, kim@acme-robotics.com (Acme Robotics)" in body
+    assert "Latest activity:" in body
+    assert "Requested a demo" in body.split("Latest activity:")[1]
+    assert f"Open: {alert.link}" in body

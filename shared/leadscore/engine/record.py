@@ -24,7 +24,7 @@ from leadscore.engine.points import factor, repeat_hits, tidy
 from leadscore.engine.reading import Profile
 from leadscore.engine.state import DAY, Fact, LeadState, RuleHits, epoch, tag
 from leadscore.events import Event
-from leadscore.rules import RuleSet
+from leadscore.rules import ALERT_KEPT_TRAITS, RuleSet
 from leadscore.rules.conditions import Facts
 from leadscore.rules.model import EngagementRule, Group
 
@@ -215,7 +215,9 @@ def _merge_traits(
     kept = {
         name: value
         for name, value in incoming.items()
-        if name.split(".")[0] in rules.profile_traits or name in rules.profile_traits
+        if name.split(".")[0] in rules.profile_traits
+        or name in rules.profile_traits
+        or name in ALERT_KEPT_TRAITS
     }
     _join_registers(traits, times, kept, dict.fromkeys(kept, time))
 

@@ -38,6 +38,10 @@ __all__ = [
 
 # Traits an alert carries as SNS message attributes (a team's filter policy selects on them).
 ALERT_TRAITS = ("country", "region", "owner")
+# Traits an alert names the person and company with.
+NAME_TRAITS = ("name", "first_name", "last_name", "firstName", "lastName", "company")
+# Kept on the lead's state besides what the rules read: exactly these names, nothing under them.
+ALERT_KEPT_TRAITS = frozenset((*ALERT_TRAITS, *NAME_TRAITS))
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[3] / "rules" / "default.yaml"
 
@@ -108,8 +112,7 @@ class RuleSet:
 
     @cached_property
     def profile_traits(self) -> frozenset[str]:
-        """The traits the rules read, and those alerts carry for teams to filter on: the only ones worth
-        keeping on the lead's stored state."""
+        """The traits the rules read (with what is under them: ``company`` keeps ``company.employees``)."""
         file = self.file
         conditions: list[Condition] = [
             *(rule.when for rule in file.fit),
@@ -119,8 +122,7 @@ class RuleSet:
         ]
         if self.file.stages.sql is not None:
             conditions.append(self.file.stages.sql.when)
-        kept = {"email", *ALERT_TRAITS}
-        return frozenset(kept).union(*(condition.trait_names for condition in conditions))
+        return frozenset({"email"}).union(*(condition.trait_names for condition in conditions))
 
     def summary(self) -> str:
         file = self.file
