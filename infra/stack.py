@@ -76,6 +76,8 @@ class LeadScoringStack(Stack):
         leads.grant_calls(score, ["GetItem", "BatchGetItem", "PutItem"])
         leads.grant_calls(decay, ["GetItem", "BatchGetItem", "PutItem", "Query"], indexes=[by_decay_due])
         alerts.grant_publish(notify)
+        # An alert names the account's other engaged people.
+        leads.grant_calls(notify, ["BatchGetItem", "Query"], indexes=[by_account])
 
         # What invokes each function: the API, the queue, the schedule, the stream.
         api = TrackingApi(

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadscore.adapters.dynamodb import item_to_stored
+from leadscore.adapters.dynamodb import DynamoLeadRepository, item_to_stored
 from leadscore.adapters.messaging import SnsAlertPublisher
 from leadscore.alerts import publish_new_alerts
 from leadscore.records import LeadRecord
@@ -23,9 +23,13 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @cache
-def _collaborators() -> tuple[SnsAlertPublisher, RuleSet]:
+def _collaborators() -> tuple[SnsAlertPublisher, RuleSet, DynamoLeadRepository]:
     settings = load_settings(NotifySettings)
-    return SnsAlertPublisher(settings.topic_arn), rules_at(settings.rules_path)
+    return (
+        SnsAlertPublisher(settings.topic_arn),
+        rules_at(settings.rules_path),
+        DynamoLeadRepository(settings.table_name),
+    )
 
 
 def alert_on_change(record: DynamoDBRecord) -> None:
@@ -37,9 +41,9 @@ def alert_on_change(record: DynamoDBRecord) -> None:
         return  # an id merged into a person: the person's own write raises what the merge earned
     old_image = record.raw_event["dynamodb"].get("OldImage")
     before = item_to_stored(old_image) if old_image else None
-    publisher, rules = _collaborators()
+    publisher, rules, repository = _collaborators()
     previous = before if isinstance(before, LeadRecord) else None
-    for alert in publish_new_alerts(rules, previous, after, publisher):
+    for alert in publish_new_alerts(rules, previous, after, publisher, repository.leads_of_account):
         logger.info("alert published", extra={"lead_id": alert.lead_id, "kind": alert.kind})
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from leadscore.engine import ExplanationItem, LeadScore, score_lead
+from leadscore.engine import AccountMember, ExplanationItem, LeadScore, score_account, score_lead
 from leadscore.ports import AlertPublisher
 from leadscore.records import Alert, LeadRecord
-from leadscore.rules import RuleSet
+from leadscore.rules import DISQUALIFIED, RuleSet
 
 TOP_RULES = 5
 SNS_SUBJECT_LIMIT = 100
@@ -22,10 +23,20 @@ _HEADLINES = {
     "disqualified": "Disqualified: {lead}",
 }
 RECENT_ACTIVITIES = 5
+COLLEAGUES = 5
+
+AccountMembers = Callable[[str], Sequence[LeadRecord]]
+"""The leads of an account (the repository's ``leads_of_account``)."""
 
 
-def new_alerts(rules: RuleSet, before: LeadRecord | None, after: LeadRecord) -> list[Alert]:
-    """Alerts for the signals new in ``after``: a redelivered stream record sends none."""
+def new_alerts(
+    rules: RuleSet,
+    before: LeadRecord | None,
+    after: LeadRecord,
+    members_of: AccountMembers | None = None,
+) -> list[Alert]:
+    """Alerts for the signals new in ``after``: a redelivered stream record sends none. With
+    ``members_of``, each names the account's other engaged people."""
     already_sent = {signal.id for signal in before.signals} if before else set()
     fresh = [signal for signal in after.signals if signal.id not in already_sent]
     if not fresh:
@@ -33,6 +44,7 @@ def new_alerts(rules: RuleSet, before: LeadRecord | None, after: LeadRecord) -> 
     alerts = []
     for signal in fresh:
         score = score_lead(rules, after.state, signal.at)
+        colleagues = _colleagues(rules, after.lead_id, score, members_of, signal.at)
         top = sorted(score.explanation, key=lambda item: abs(item.points), reverse=True)[:TOP_RULES]
         name, company = _person(score.profile), _text(score.profile.get("company"))
         who = name or after.lead_id
@@ -56,6 +68,7 @@ def new_alerts(rules: RuleSet, before: LeadRecord | None, after: LeadRecord) -> 
                 reasons=signal.reasons,
                 top_rules=top,
                 recent_activity=_recent(score),
+                colleagues=colleagues,
                 rules_version=score.rules_version,
                 subject=_subject(f"[leadscore] {headline}, score {score.score:g} {score.grade}", strongest),
                 signal_id=signal.id,
@@ -77,6 +90,27 @@ def _subject(head: str, strongest: str) -> str:
     """Who, the company, score and grade, then the strongest reason, within SNS's 100 characters."""
     subject = printable(head + strongest)
     return subject if len(subject) <= SNS_SUBJECT_LIMIT else subject[: SNS_SUBJECT_LIMIT - 1] + "…"
+
+
+def _colleagues(
+    rules: RuleSet, lead_id: str, score: LeadScore, members_of: AccountMembers | None, at: datetime
+) -> list[AccountMember]:
+    """The account's other engaged people as of the alert, best first (the buying committee)."""
+    if members_of is None or score.account_id is None:
+        return []
+    others = [member for member in members_of(score.account_id) if member.lead_id != lead_id]
+    if not others:
+        return []
+    account = score_account(
+        rules, score.account_id, [score_lead(rules, lead.state, at) for lead in others], at
+    )
+    engaged_at_least = rules.file.accounts.engaged_at_least
+    engaged = [
+        member
+        for member in account.members
+        if member.band != DISQUALIFIED and member.engagement >= engaged_at_least
+    ]
+    return engaged[:COLLEAGUES]
 
 
 def _recent(score: LeadScore) -> list[ExplanationItem]:
@@ -122,10 +156,14 @@ def printable(text: str) -> str:
 
 
 def publish_new_alerts(
-    rules: RuleSet, before: LeadRecord | None, after: LeadRecord, publisher: AlertPublisher
+    rules: RuleSet,
+    before: LeadRecord | None,
+    after: LeadRecord,
+    publisher: AlertPublisher,
+    members_of: AccountMembers | None = None,
 ) -> list[Alert]:
     """Publish what a write newly raised; returns what was published."""
-    alerts = new_alerts(rules, before, after)
+    alerts = new_alerts(rules, before, after, members_of)
     for alert in alerts:
         publisher.publish(alert)
     return alerts
@@ -161,6 +199,18 @@ def email_text(alert: Alert) -> str:
             if item.last_at is not None
         ),
         "",
+        *(
+            [
+                "Others engaged at the account:",
+                *(
+                    f"  {member.lead_id}  score {member.score:g} ({member.band}, {member.grade})"
+                    for member in alert.colleagues
+                ),
+                "",
+            ]
+            if alert.colleagues
+            else []
+        ),
         *([f"Open: {alert.link}", ""] if alert.link else []),
         f"Rules version {alert.rules_version}; signal {alert.signal_id}.",
     ]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadscore.engine import ExplanationItem, LeadScore, LeadState, Signal
+from leadscore.engine import AccountMember, ExplanationItem, LeadScore, LeadState, Signal
 
 
 class LeadSummary(BaseModel):
@@ -76,6 +76,8 @@ class Alert(BaseModel):
     reasons: list[str]
     top_rules: list[ExplanationItem]
     recent_activity: list[ExplanationItem] = Field(default_factory=list)
+    # The account's other engaged people, best first.
+    colleagues: list[AccountMember] = Field(default_factory=list)
     rules_version: str
     subject: str
     signal_id: str

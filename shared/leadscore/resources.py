@@ -181,7 +181,7 @@ FUNCTIONS = {
         description="Publishes alerts for new signals found on the table's stream",
         memory_mb=512,
         timeout_seconds=30,
-        env=(ENV_TOPIC_ARN, ENV_RULES_PATH),
+        env=(ENV_TOPIC_ARN, ENV_RULES_PATH, ENV_TABLE_NAME),
     ),
 }
 

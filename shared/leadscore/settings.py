@@ -48,6 +48,8 @@ class ScoreSettings(ScoringSettings):
 class NotifySettings(_FromEnvironment):
     topic_arn: str = Field(alias=resources.ENV_TOPIC_ARN, min_length=1)
     rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
+    # An alert names the account's other engaged people (read through the account index).
+    table_name: str = Field(alias=resources.ENV_TABLE_NAME, min_length=1)
 
 
 def load_settings(model: type[Settings], environ: Mapping[str, str] | None = None) -> Settings:

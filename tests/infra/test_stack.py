@@ -420,6 +420,9 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
         *LOGGING,
         *TRACING,
         "sns:Publish",
+        # the account's other engaged people, named in an alert
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
         # the stream event source, and its failure destination
         "dynamodb:ListStreams",
         "dynamodb:DescribeStream",

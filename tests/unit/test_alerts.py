@@ -7,7 +7,7 @@ from leadscore.events import Event
 from leadscore.records import LeadRecord
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules, parse_rules
 from leadscore.scoring import evaluated_record
-from tests.fakes import RecordingPublisher
+from tests.fakes import InMemoryLeadRepository, RecordingPublisher
 from tests.rulesets import START, Events, days
 
 RULES = load_rules(DEFAULT_RULES_FILE)
@@ -111,3 +111,22 @@ def test_the_subject_names_the_person_company_score_and_strongest_reason_and_the
     assert "Latest activity:" in body
     assert "Requested a demo" in body.split("Latest activity:")[1]
     assert f"Open: {alert.link}" in body
+
+
+def test_an_alert_names_the_account_other_engaged_people() -> None:
+    repository = InMemoryLeadRepository()
+    maria = Events("maria@acme-robotics.com")
+    tom = Events("tom@acme-robotics.com")
+    for colleague in (
+        evaluated_record(
+            maria.lead_id, None, [maria.identify(title="Manager"), maria.track("Trial Started")], RULES, START
+        ),
+        evaluated_record(tom.lead_id, None, [tom.identify(title="Engineer")], RULES, START),
+    ):
+        repository.save(colleague, 0)
+    profile = written(None, kim.identify(title="VP Sales", employees=300, country="US", budget=20000))
+    hot = written(profile, kim.track("Demo Requested", START + days(1)))
+    (alert,) = publish_new_alerts(RULES, profile, hot, RecordingPublisher(), repository.leads_of_account)
+    # Maria tried the product; Tom only gave his title, so he is not engaged
+    assert [member.lead_id for member in alert.colleagues] == ["maria@acme-robotics.com"]
+    assert "Others engaged at the account:\n  maria@acme-robotics.com" in email_text(alert)
