@@ -72,7 +72,8 @@ class LeadScoringStack(Stack):
         archive.grant_put_raw(score)
         keys.write.grant_read(collect)
         keys.read.grant_read(lookup)
-        leads.grant_calls(lookup, ["GetItem", "BatchGetItem", "Query"], indexes=[by_account])
+        # PutItem: sales' outcomes (their own item beside the lead's).
+        leads.grant_calls(lookup, ["GetItem", "BatchGetItem", "Query", "PutItem"], indexes=[by_account])
         leads.grant_calls(score, ["GetItem", "BatchGetItem", "PutItem"])
         leads.grant_calls(decay, ["GetItem", "BatchGetItem", "PutItem", "Query"], indexes=[by_decay_due])
         alerts.grant_publish(notify)

@@ -9,7 +9,7 @@ from typing import Any
 
 from leadscore.errors import ConcurrentUpdate
 from leadscore.ports import QueuedMessage
-from leadscore.records import Alert, LeadRecord, MergedLead, StoredItem
+from leadscore.records import Alert, LeadRecord, MergedLead, Outcome, StoredItem
 
 
 class InMemoryLeadRepository:
@@ -17,6 +17,7 @@ class InMemoryLeadRepository:
 
     def __init__(self) -> None:
         self.items: dict[str, StoredItem] = {}
+        self.outcomes: dict[str, Outcome] = {}
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -50,6 +51,16 @@ class InMemoryLeadRepository:
                 raise ConcurrentUpdate(item.lead_id)
             self.items[item.lead_id] = item
             self.writes += 1
+
+    def record_outcome(self, lead_id: str, outcome: Outcome) -> bool:
+        kept = self.outcomes.get(lead_id)
+        if kept is not None and kept.at > outcome.at:
+            return False
+        self.outcomes[lead_id] = outcome
+        return True
+
+    def outcome_of(self, lead_id: str) -> Outcome | None:
+        return self.outcomes.get(lead_id)
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:
         return [record for record in self.records.values() if record.state.account_id == account_id]

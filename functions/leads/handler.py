@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
@@ -17,6 +18,7 @@ from leadscore.auth import presented_key, require_key
 from leadscore.engine import AccountScore, LeadScore
 from leadscore.lookup import account_score, lead_score
 from leadscore.openapi import READ_KEY, responses, security
+from leadscore.outcomes import OutcomeRequest, RecordedOutcome, record_outcome
 from leadscore.rules import RuleSet
 from leadscore.settings import LeadsSettings, load_settings, rules_at
 
@@ -51,6 +53,18 @@ def _reader() -> tuple[DynamoLeadRepository, RuleSet]:
 def get_lead(lead_id: str) -> LeadScore:
     # Routes match the raw path, where an e-mail's @ arrives as %40.
     return lead_score(*_reader(), unquote(lead_id), datetime.now(UTC))
+
+
+@app.post(
+    "/v1/leads/<lead_id>/outcome",
+    summary="Record that the lead converted or was lost (a later outcome wins; re-scoring keeps it)",
+    responses=responses(RecordedOutcome, 401, 404),
+    security=security(READ_KEY),
+    tags=["sales"],
+)
+def post_outcome(lead_id: str, outcome: Annotated[OutcomeRequest, Body()]) -> RecordedOutcome:
+    repository, _ = _reader()
+    return record_outcome(repository, unquote(lead_id), outcome, datetime.now(UTC))
 
 
 @app.get(

@@ -10,6 +10,7 @@ from leadscore.identity import MAX_HOPS
 from leadscore.ports import LeadRepository
 from leadscore.records import LeadRecord, MergedLead
 from leadscore.rules import RuleSet
+from leadscore.segment import normalised_id
 
 
 def lead_score(repository: LeadRepository, rules: RuleSet, lead_id: str, at: datetime) -> LeadScore:
@@ -17,14 +18,20 @@ def lead_score(repository: LeadRepository, rules: RuleSet, lead_id: str, at: dat
 
     An id merged into another (an anonymous visitor who identified) answers the person's score.
     """
-    stored = repository.read(lead_id)
+    return score_lead(rules, person(repository, lead_id).state, at)
+
+
+def person(repository: LeadRepository, lead_id: str) -> LeadRecord:
+    """The lead an id names (an e-mail in any case), following merges (an anonymous id names the person
+    it became)."""
+    stored = repository.read(normalised_id(lead_id))
     for _ in range(MAX_HOPS):
         if not isinstance(stored, MergedLead):
             break
         stored = repository.read(stored.into)
     if not isinstance(stored, LeadRecord):
         raise NotFound(f"no lead {lead_id!r} has been seen")
-    return score_lead(rules, stored.state, at)
+    return stored
 
 
 def account_score(repository: LeadRepository, rules: RuleSet, account_id: str, at: datetime) -> AccountScore:

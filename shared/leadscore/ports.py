@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from leadscore.records import Alert, LeadRecord, MergedLead, StoredItem
+from leadscore.records import Alert, LeadRecord, MergedLead, Outcome, StoredItem
 
 
 class LeadRepository(Protocol):
@@ -32,6 +32,12 @@ class LeadRepository(Protocol):
         ...
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]: ...
+
+    def record_outcome(self, lead_id: str, outcome: Outcome) -> bool:
+        """Keep the lead's outcome unless a later one is kept already; whether it was kept."""
+        ...
+
+    def outcome_of(self, lead_id: str) -> Outcome | None: ...
 
     def due_for_decay(self, now: datetime) -> Iterator[str]:
         """Ids of the leads whose band or stage decay may have changed by ``now``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +45,17 @@ class LeadRecord(BaseModel):
     summary: LeadSummary
     signals: list[Signal] = Field(default_factory=list)
     decay_due_at: datetime | None = None
+
+
+class Outcome(BaseModel):
+    """What became of a lead, as sales or the CRM reports it: kept beside the lead (never inside its
+    scored state), so re-scoring never touches it; calibration and learning read it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Literal["converted", "lost"]
+    value: float | None = Field(default=None, ge=0, le=1e12)
+    at: datetime
 
 
 class MergedLead(BaseModel):

@@ -157,7 +157,7 @@ FUNCTIONS = {
     ),
     "leads": FunctionSpec(
         name="leads",
-        description="Answers lead and account look-ups with scores and explanations",
+        description="Answers lead and account look-ups with scores and explanations; records outcomes",
         memory_mb=512,
         timeout_seconds=10,
         env=(ENV_TABLE_NAME, ENV_READ_KEYS_SECRET, ENV_RULES_PATH),
@@ -207,6 +207,7 @@ ROUTES = (
     Route("GET", "/sourceConfig", "collect"),
     Route("GET", "/v1/openapi.json", "collect"),
     Route("GET", "/v1/leads/{lead_id}", "leads"),
+    Route("POST", "/v1/leads/{lead_id}/outcome", "leads"),
     Route("GET", "/v1/accounts/{account_id}", "leads"),
 )
 

@@ -65,14 +65,18 @@ def _identifier(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if isinstance(value, str):
-        value = value.strip()
+        value = normalised_id(value)
         if not value:
             return None  # RudderStack's browser SDK sends "userId": "" for an anonymous visitor
         if has_control_characters(value):
             raise ValueError("must not contain control characters (line breaks, tabs, ...)")
-        if "@" in value:
-            value = value.lower()  # an e-mail address is one identity whatever its case
     return value
+
+
+def normalised_id(lead_id: str) -> str:
+    """An id as the service keys it: trimmed, and an e-mail address in lower case."""
+    lead_id = lead_id.strip()
+    return lead_id.lower() if "@" in lead_id else lead_id
 
 
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from leadscore.cli import main
 from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
 from leadscore.local.demo import http_json
 from leadscore.resources import SCORE_QUEUE
@@ -216,3 +217,27 @@ def test_retries_redeliveries_and_any_order_score_as_the_offline_engine(stack: s
     assert [(i["rule"], i["points"], i["count"]) for i in live["explanation"]] == [
         (i["rule"], i["points"], i["count"]) for i in reference["explanation"]
     ]
+
+
+def test_a_crm_export_of_outcomes_is_imported_through_the_api(
+    stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _ = http_json(
+        "POST",
+        f"{stack}/v1/identify",
+        LOCAL_WRITE_KEY,
+        {"userId": "ola@initech.com", "traits": {"email": "ola@initech.com"}},
+    )
+    assert status == 200
+    eventually(lambda: lead(stack, "ola@initech.com")[0] == 200)
+    export = tmp_path / "crm.csv"
+    export.write_text(
+        "Email,Outcome,Value,Date\n"
+        'Ola@Initech.com,Closed Won,"12,000",2026-11-20\n'
+        "ghost@nowhere.example,lost,,2026-11-21\n"
+        "ola@initech.com,maybe,,\n"
+    )
+    assert main(["outcomes", "import", str(export), "--api", stack, "--key", LOCAL_READ_KEY]) == 1
+    captured = capsys.readouterr()
+    assert "recorded 1, a later outcome kept 0, unknown leads 1, refused 1" in captured.out
+    assert f"{export}:4: refused: outcome: 'maybe'" in captured.err

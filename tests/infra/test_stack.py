@@ -394,6 +394,7 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:Query",
+        "dynamodb:PutItem",
     }
     assert policy_actions(synthesized, "score") == {
         *LOGGING,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from leadscore.engine import Signal, decode_state, encode_state
 from leadscore.errors import ConcurrentUpdate
-from leadscore.records import LeadRecord, LeadSummary, MergedLead, StoredItem
+from leadscore.records import LeadRecord, LeadSummary, MergedLead, Outcome, StoredItem
 from leadscore.resources import DECAY_SHARDS, LEADS_TABLE
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ Item = Mapping[str, "AttributeValueTypeDef"]
 SCHEMA_VERSION = 2
 LEAD_PREFIX = "L#"
 LEAD_SORT_KEY = "L"
+# A lead's outcome: its own item in the lead's partition (no index attribute, so in no index).
+OUTCOME_SORT_KEY = "O"
 BATCH_GET_LIMIT = 100
 _PK, _SK = LEADS_TABLE.partition_key.name, LEADS_TABLE.sort_key.name
 _ACCOUNT, _DECAY = LEADS_TABLE.account_index, LEADS_TABLE.decay_index
@@ -256,6 +258,43 @@ class DynamoLeadRepository:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ConcurrentUpdate(lead_id) from error
             raise
+
+    def record_outcome(self, lead_id: str, outcome: Outcome) -> bool:
+        """One small item (``oc``, ``val``, ``oat``), written unless a later outcome is there: the CRM's
+        latest word wins whatever order an import or the API delivers them in."""
+        at = int(outcome.at.timestamp())
+        item: dict[str, AttributeValueTypeDef] = {
+            _PK: {"S": LEAD_PREFIX + lead_id},
+            _SK: {"S": OUTCOME_SORT_KEY},
+            "oc": {"S": outcome.outcome},
+            "oat": {"N": str(at)},
+        }
+        if outcome.value is not None:
+            item["val"] = {"N": repr(outcome.value)}
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#at) OR #at <= :at",
+                ExpressionAttributeNames={"#at": "oat"},
+                ExpressionAttributeValues={":at": {"N": str(at)}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def outcome_of(self, lead_id: str) -> Outcome | None:
+        key = {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": OUTCOME_SORT_KEY}}
+        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        return Outcome(
+            outcome=item["oc"]["S"],
+            value=float(item["val"]["N"]) if "val" in item else None,
+            at=datetime.fromtimestamp(int(item["oat"]["N"]), UTC),
+        )
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:
         """The account's members: their keys from the index, their items in batches."""
