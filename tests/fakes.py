@@ -9,7 +9,7 @@ from typing import Any
 
 from leadscore.errors import ConcurrentUpdate
 from leadscore.ports import QueuedMessage
-from leadscore.records import Alert, LeadRecord, MergedLead, Outcome, StoredItem
+from leadscore.records import Alert, FollowUp, LeadRecord, MergedLead, Outcome, StoredItem
 
 
 class InMemoryLeadRepository:
@@ -18,6 +18,7 @@ class InMemoryLeadRepository:
     def __init__(self) -> None:
         self.items: dict[str, StoredItem] = {}
         self.outcomes: dict[str, Outcome] = {}
+        self.follow_ups: dict[str, FollowUp] = {}
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -61,6 +62,16 @@ class InMemoryLeadRepository:
 
     def outcome_of(self, lead_id: str) -> Outcome | None:
         return self.outcomes.get(lead_id)
+
+    def record_follow_up(self, lead_id: str, follow_up: FollowUp) -> bool:
+        kept = self.follow_ups.get(lead_id)
+        if kept is not None and kept.at > follow_up.at:
+            return False
+        self.follow_ups[lead_id] = follow_up
+        return True
+
+    def follow_up_of(self, lead_id: str) -> FollowUp | None:
+        return self.follow_ups.get(lead_id)
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:
         return [record for record in self.records.values() if record.state.account_id == account_id]

@@ -15,11 +15,18 @@ from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.adapters.secrets import SecretKeys
 from leadscore.api import build_api
 from leadscore.auth import presented_key, require_key
-from leadscore.engine import AccountScore, LeadScore
-from leadscore.lookup import account_score, lead_score
+from leadscore.engine import AccountScore
+from leadscore.lookup import LeadView, account_score, lead_view
 from leadscore.openapi import READ_KEY, responses, security
-from leadscore.outcomes import OutcomeRequest, RecordedOutcome, record_outcome
 from leadscore.rules import RuleSet
+from leadscore.sales import (
+    FollowUpRequest,
+    OutcomeRequest,
+    RecordedFollowUp,
+    RecordedOutcome,
+    record_follow_up,
+    record_outcome,
+)
 from leadscore.settings import LeadsSettings, load_settings, rules_at
 
 logger = Logger()
@@ -45,14 +52,14 @@ def _reader() -> tuple[DynamoLeadRepository, RuleSet]:
 
 @app.get(
     "/v1/leads/<lead_id>",
-    summary="A lead's score as of now, with the rules behind it (an anonymous id answers its person)",
-    responses=responses(LeadScore, 401, 404),
+    summary="A lead's score now, why, its follow-up and outcome (an anonymous id answers its person)",
+    responses=responses(LeadView, 401, 404),
     security=security(READ_KEY),
     tags=["scores"],
 )
-def get_lead(lead_id: str) -> LeadScore:
+def get_lead(lead_id: str) -> LeadView:
     # Routes match the raw path, where an e-mail's @ arrives as %40.
-    return lead_score(*_reader(), unquote(lead_id), datetime.now(UTC))
+    return lead_view(*_reader(), unquote(lead_id), datetime.now(UTC))
 
 
 @app.post(
@@ -65,6 +72,18 @@ def get_lead(lead_id: str) -> LeadScore:
 def post_outcome(lead_id: str, outcome: Annotated[OutcomeRequest, Body()]) -> RecordedOutcome:
     repository, _ = _reader()
     return record_outcome(repository, unquote(lead_id), outcome, datetime.now(UTC))
+
+
+@app.post(
+    "/v1/leads/<lead_id>/status",
+    summary="Record that sales followed the lead up (contacted, meeting booked, disqualified)",
+    responses=responses(RecordedFollowUp, 401, 404),
+    security=security(READ_KEY),
+    tags=["sales"],
+)
+def post_status(lead_id: str, status: Annotated[FollowUpRequest, Body()]) -> RecordedFollowUp:
+    repository, _ = _reader()
+    return record_follow_up(repository, unquote(lead_id), status, datetime.now(UTC))
 
 
 @app.get(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+
+from pydantic import Field
 
 from leadscore.engine import AccountScore, LeadScore, score_account, score_lead
 from leadscore.errors import NotFound
 from leadscore.identity import MAX_HOPS
 from leadscore.ports import LeadRepository
-from leadscore.records import LeadRecord, MergedLead
+from leadscore.records import FollowUp, LeadRecord, MergedLead, Outcome
 from leadscore.rules import RuleSet
 from leadscore.segment import normalised_id
 
@@ -19,6 +21,44 @@ def lead_score(repository: LeadRepository, rules: RuleSet, lead_id: str, at: dat
     An id merged into another (an anonymous visitor who identified) answers the person's score.
     """
     return score_lead(rules, person(repository, lead_id).state, at)
+
+
+class LeadView(LeadScore):
+    """A lead's score with what sales recorded on it."""
+
+    follow_up: FollowUp | None = None
+    outcome: Outcome | None = None
+    waiting_since: datetime | None = Field(
+        default=None,
+        description="When the lead turned hot or was fast-tracked, if no follow-up was recorded since",
+    )
+
+
+def lead_view(repository: LeadRepository, rules: RuleSet, lead_id: str, at: datetime) -> LeadView:
+    """``lead_score`` and the lead's follow-up and outcome; how long it has waited for sales."""
+    lead = person(repository, lead_id)
+    score = score_lead(rules, lead.state, at)
+    follow_up = repository.follow_up_of(lead.lead_id)
+    waiting = _turned_hot_at(rules, lead, score.band)
+    if waiting is not None and follow_up is not None and follow_up.at >= waiting:
+        waiting = None
+    return LeadView(
+        **score.model_dump(),
+        follow_up=follow_up,
+        outcome=repository.outcome_of(lead.lead_id),
+        waiting_since=waiting,
+    )
+
+
+def _turned_hot_at(rules: RuleSet, lead: LeadRecord, band: str) -> datetime | None:
+    """When a lead in an alerting band last entered it or was fast-tracked."""
+    rank = rules.band_rank[band]
+    if rank < 0 or not rules.bands[rank].alert:
+        return None
+    state = lead.state
+    times = [state.alerted.get("band_entered"), max(state.fast_tracked.values(), default=None)]
+    latest = max((time for time in times if time is not None), default=None)
+    return datetime.fromtimestamp(latest, UTC) if latest is not None else None
 
 
 def person(repository: LeadRepository, lead_id: str) -> LeadRecord:

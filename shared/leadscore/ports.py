@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from leadscore.records import Alert, LeadRecord, MergedLead, Outcome, StoredItem
+from leadscore.records import Alert, FollowUp, LeadRecord, MergedLead, Outcome, StoredItem
 
 
 class LeadRepository(Protocol):
@@ -38,6 +38,12 @@ class LeadRepository(Protocol):
         ...
 
     def outcome_of(self, lead_id: str) -> Outcome | None: ...
+
+    def record_follow_up(self, lead_id: str, follow_up: FollowUp) -> bool:
+        """Keep the follow-up unless a later one is kept already; whether it was kept."""
+        ...
+
+    def follow_up_of(self, lead_id: str) -> FollowUp | None: ...
 
     def due_for_decay(self, now: datetime) -> Iterator[str]:
         """Ids of the leads whose band or stage decay may have changed by ``now``."""

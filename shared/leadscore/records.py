@@ -58,6 +58,16 @@ class Outcome(BaseModel):
     at: datetime
 
 
+class FollowUp(BaseModel):
+    """That sales followed a lead up: the latest word is kept beside the lead, like its outcome."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["contacted", "meeting_booked", "disqualified"]
+    by: str = Field(min_length=1, max_length=200)
+    at: datetime
+
+
 class MergedLead(BaseModel):
     """An id whose activity now belongs to another lead (an anonymous visitor who identified, or an id
     aliased away): messages for it are scored on ``into``, and look-ups answer ``into``'s score."""

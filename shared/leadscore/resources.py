@@ -157,7 +157,7 @@ FUNCTIONS = {
     ),
     "leads": FunctionSpec(
         name="leads",
-        description="Answers lead and account look-ups with scores and explanations; records outcomes",
+        description="Lead and account scores with their explanations; sales' follow-ups and outcomes",
         memory_mb=512,
         timeout_seconds=10,
         env=(ENV_TABLE_NAME, ENV_READ_KEYS_SECRET, ENV_RULES_PATH),
@@ -208,6 +208,7 @@ ROUTES = (
     Route("GET", "/v1/openapi.json", "collect"),
     Route("GET", "/v1/leads/{lead_id}", "leads"),
     Route("POST", "/v1/leads/{lead_id}/outcome", "leads"),
+    Route("POST", "/v1/leads/{lead_id}/status", "leads"),
     Route("GET", "/v1/accounts/{account_id}", "leads"),
 )
 

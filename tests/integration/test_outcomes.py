@@ -92,3 +92,50 @@ def test_a_bad_outcome_is_refused_and_nothing_kept(
 
 def test_an_outcome_for_a_lead_never_seen_is_a_404(aws: LocalResources, invoke: Invoke) -> None:
     assert post_outcome(invoke, "nobody@nowhere.example", {"outcome": "lost"})[0] == 404
+
+
+def get_lead(invoke: Invoke, lead_id: str) -> Any:
+    event = load_event("apigw_http_lead.json")
+    event["pathParameters"]["lead_id"] = lead_id
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/v1/leads/{lead_id}"
+    event["headers"]["authorization"] = basic(LOCAL_READ_KEY)
+    response = invoke("leads", event)
+    assert response["statusCode"] == 200
+    return json.loads(response["body"])
+
+
+def post_status(invoke: Invoke, lead_id: str, body: Any) -> tuple[int, Any]:
+    event = load_event("apigw_http_lead.json")
+    path = f"/v1/leads/{lead_id}/status"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /v1/leads/{lead_id}/status"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = "POST"
+    event["pathParameters"] = {"lead_id": lead_id}
+    event["headers"] = {"authorization": basic(LOCAL_READ_KEY), "content-type": "application/json"}
+    event["body"] = json.dumps(body)
+    event["isBase64Encoded"] = False
+    response = invoke("leads", event)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_a_hot_lead_waits_until_sales_record_a_follow_up_and_the_look_up_shows_it(
+    aws: LocalResources, invoke: Invoke
+) -> None:
+    traits = {"email": PERSON, "title": "VP of Operations", "employees": 800, "country": "US"}
+    track(
+        invoke,
+        {"type": "identify", "userId": PERSON, "traits": traits},
+        {"type": "track", "userId": PERSON, "event": "Demo Requested"},
+    )
+    score_queued(invoke, aws)
+    lead = get_lead(invoke, PERSON)
+    assert lead["band"] == "hot"
+    assert lead["waiting_since"] is not None
+    assert (lead["follow_up"], lead["outcome"]) == (None, None)
+    status, answer = post_status(invoke, PERSON, {"status": "contacted", "by": "kim.s"})
+    assert (status, answer["kept"], answer["by"]) == (200, True, "kim.s")
+    refused, error = post_status(invoke, PERSON, {"status": "called", "by": "kim.s"})
+    assert (refused, error["field"]) == (400, "status")
+    lead = get_lead(invoke, PERSON)
+    assert lead["waiting_since"] is None
+    assert lead["follow_up"]["status"] == "contacted"

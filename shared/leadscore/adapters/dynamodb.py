@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from leadscore.engine import Signal, decode_state, encode_state
 from leadscore.errors import ConcurrentUpdate
-from leadscore.records import LeadRecord, LeadSummary, MergedLead, Outcome, StoredItem
+from leadscore.records import FollowUp, LeadRecord, LeadSummary, MergedLead, Outcome, StoredItem
 from leadscore.resources import DECAY_SHARDS, LEADS_TABLE
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ LEAD_PREFIX = "L#"
 LEAD_SORT_KEY = "L"
 # A lead's outcome: its own item in the lead's partition (no index attribute, so in no index).
 OUTCOME_SORT_KEY = "O"
+# Sales' latest follow-up: the same, sort key F.
+FOLLOW_UP_SORT_KEY = "F"
 BATCH_GET_LIMIT = 100
 _PK, _SK = LEADS_TABLE.partition_key.name, LEADS_TABLE.sort_key.name
 _ACCOUNT, _DECAY = LEADS_TABLE.account_index, LEADS_TABLE.decay_index
@@ -260,34 +262,14 @@ class DynamoLeadRepository:
             raise
 
     def record_outcome(self, lead_id: str, outcome: Outcome) -> bool:
-        """One small item (``oc``, ``val``, ``oat``), written unless a later outcome is there: the CRM's
-        latest word wins whatever order an import or the API delivers them in."""
-        at = int(outcome.at.timestamp())
-        item: dict[str, AttributeValueTypeDef] = {
-            _PK: {"S": LEAD_PREFIX + lead_id},
-            _SK: {"S": OUTCOME_SORT_KEY},
-            "oc": {"S": outcome.outcome},
-            "oat": {"N": str(at)},
-        }
+        """``oc``, ``val``, ``oat``: the CRM's latest word wins whatever order it arrives in."""
+        values: dict[str, AttributeValueTypeDef] = {"oc": {"S": outcome.outcome}}
         if outcome.value is not None:
-            item["val"] = {"N": repr(outcome.value)}
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(#at) OR #at <= :at",
-                ExpressionAttributeNames={"#at": "oat"},
-                ExpressionAttributeValues={":at": {"N": str(at)}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            values["val"] = {"N": repr(outcome.value)}
+        return self._put_latest(lead_id, OUTCOME_SORT_KEY, "oat", outcome.at, values)
 
     def outcome_of(self, lead_id: str) -> Outcome | None:
-        key = {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": OUTCOME_SORT_KEY}}
-        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        item = self._side_item(lead_id, OUTCOME_SORT_KEY)
         if item is None:
             return None
         return Outcome(
@@ -295,6 +277,50 @@ class DynamoLeadRepository:
             value=float(item["val"]["N"]) if "val" in item else None,
             at=datetime.fromtimestamp(int(item["oat"]["N"]), UTC),
         )
+
+    def record_follow_up(self, lead_id: str, follow_up: FollowUp) -> bool:
+        """``fs``, ``fby``, ``fat``: the latest follow-up wins."""
+        values: dict[str, AttributeValueTypeDef] = {"fs": {"S": follow_up.status}, "fby": {"S": follow_up.by}}
+        return self._put_latest(lead_id, FOLLOW_UP_SORT_KEY, "fat", follow_up.at, values)
+
+    def follow_up_of(self, lead_id: str) -> FollowUp | None:
+        item = self._side_item(lead_id, FOLLOW_UP_SORT_KEY)
+        if item is None:
+            return None
+        return FollowUp(
+            status=item["fs"]["S"],
+            by=item["fby"]["S"],
+            at=datetime.fromtimestamp(int(item["fat"]["N"]), UTC),
+        )
+
+    def _put_latest(
+        self,
+        lead_id: str,
+        sort_key: str,
+        time_name: str,
+        at: datetime,
+        values: dict[str, AttributeValueTypeDef],
+    ) -> bool:
+        """A small item beside the lead (no index attribute), written unless a later one is there."""
+        moment: AttributeValueTypeDef = {"N": str(int(at.timestamp()))}
+        item = {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": sort_key}, time_name: moment, **values}
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#at) OR #at <= :at",
+                ExpressionAttributeNames={"#at": time_name},
+                ExpressionAttributeValues={":at": moment},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _side_item(self, lead_id: str, sort_key: str) -> Item | None:
+        key = {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": sort_key}}
+        return self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:
         """The account's members: their keys from the index, their items in batches."""
