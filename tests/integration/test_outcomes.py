@@ -23,10 +23,11 @@ def track(invoke: Invoke, *messages: dict[str, Any]) -> None:
     assert invoke("collect", event)["statusCode"] == 200
 
 
-def post_outcome(invoke: Invoke, lead_id: str, body: Any, key: str = LOCAL_READ_KEY) -> tuple[int, Any]:
+def post(invoke: Invoke, lead_id: str, action: str, body: Any, key: str = LOCAL_READ_KEY) -> tuple[int, Any]:
+    """``POST /v1/leads/{lead_id}/{action}`` (outcome, status) through the leads function."""
     event = load_event("apigw_http_lead.json")
-    path = f"/v1/leads/{lead_id}/outcome"
-    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /v1/leads/{lead_id}/outcome"
+    path = f"/v1/leads/{lead_id}/{action}"
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"POST /v1/leads/{{lead_id}}/{action}"
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["requestContext"]["http"]["method"] = "POST"
     event["pathParameters"] = {"lead_id": lead_id}
@@ -48,10 +49,10 @@ def test_an_outcome_is_kept_on_the_person_latest_first_and_survives_scoring(
     score_queued(invoke, aws)
     # Recorded through the anonymous id: it lands on the person
     won = {"outcome": "converted", "value": 12000, "at": "2026-11-20T10:00:00Z"}
-    status, answer = post_outcome(invoke, "anon-9", won)
+    status, answer = post(invoke, "anon-9", "outcome", won)
     assert (status, answer["lead_id"], answer["kept"]) == (200, PERSON, True)
     # An older report arriving later does not overwrite it
-    status, answer = post_outcome(invoke, PERSON, {"outcome": "lost", "at": "2026-11-01T10:00:00Z"})
+    status, answer = post(invoke, PERSON, "outcome", {"outcome": "lost", "at": "2026-11-01T10:00:00Z"})
     assert (status, answer["kept"]) == (200, False)
     repository = DynamoLeadRepository(aws.table_name)
     before = repository.outcome_of(PERSON)
@@ -82,7 +83,7 @@ def test_a_bad_outcome_is_refused_and_nothing_kept(
     body, key, status, field = case
     track(invoke, {"type": "identify", "userId": PERSON, "traits": {"email": PERSON}})
     score_queued(invoke, aws)
-    answered, answer = post_outcome(invoke, PERSON, body, key)
+    answered, answer = post(invoke, PERSON, "outcome", body, key)
     assert answered == status
     assert answer["code"]
     if field:
@@ -91,7 +92,7 @@ def test_a_bad_outcome_is_refused_and_nothing_kept(
 
 
 def test_an_outcome_for_a_lead_never_seen_is_a_404(aws: LocalResources, invoke: Invoke) -> None:
-    assert post_outcome(invoke, "nobody@nowhere.example", {"outcome": "lost"})[0] == 404
+    assert post(invoke, "nobody@nowhere.example", "outcome", {"outcome": "lost"})[0] == 404
 
 
 def get_lead(invoke: Invoke, lead_id: str) -> Any:
@@ -102,20 +103,6 @@ def get_lead(invoke: Invoke, lead_id: str) -> Any:
     response = invoke("leads", event)
     assert response["statusCode"] == 200
     return json.loads(response["body"])
-
-
-def post_status(invoke: Invoke, lead_id: str, body: Any) -> tuple[int, Any]:
-    event = load_event("apigw_http_lead.json")
-    path = f"/v1/leads/{lead_id}/status"
-    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /v1/leads/{lead_id}/status"
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = "POST"
-    event["pathParameters"] = {"lead_id": lead_id}
-    event["headers"] = {"authorization": basic(LOCAL_READ_KEY), "content-type": "application/json"}
-    event["body"] = json.dumps(body)
-    event["isBase64Encoded"] = False
-    response = invoke("leads", event)
-    return response["statusCode"], json.loads(response["body"])
 
 
 def test_a_hot_lead_waits_until_sales_record_a_follow_up_and_the_look_up_shows_it(
@@ -132,9 +119,9 @@ def test_a_hot_lead_waits_until_sales_record_a_follow_up_and_the_look_up_shows_i
     assert lead["band"] == "hot"
     assert lead["waiting_since"] is not None
     assert (lead["follow_up"], lead["outcome"]) == (None, None)
-    status, answer = post_status(invoke, PERSON, {"status": "contacted", "by": "kim.s"})
+    status, answer = post(invoke, PERSON, "status", {"status": "contacted", "by": "kim.s"})
     assert (status, answer["kept"], answer["by"]) == (200, True, "kim.s")
-    refused, error = post_status(invoke, PERSON, {"status": "called", "by": "kim.s"})
+    refused, error = post(invoke, PERSON, "status", {"status": "called", "by": "kim.s"})
     assert (refused, error["field"]) == (400, "status")
     lead = get_lead(invoke, PERSON)
     assert lead["waiting_since"] is None
