@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import quote
 
 from leadscore.engine import AccountMember, ExplanationItem, LeadScore, score_account, score_lead
+from leadscore.engine.accounts import is_engaged
 from leadscore.ports import AlertPublisher
 from leadscore.records import Alert, LeadRecord
-from leadscore.rules import DISQUALIFIED, RuleSet
+from leadscore.rules import RuleSet
 
 TOP_RULES = 5
 SNS_SUBJECT_LIMIT = 100
@@ -104,13 +105,7 @@ def _colleagues(
     account = score_account(
         rules, score.account_id, [score_lead(rules, lead.state, at) for lead in others], at
     )
-    engaged_at_least = rules.file.accounts.engaged_at_least
-    engaged = [
-        member
-        for member in account.members
-        if member.band != DISQUALIFIED and member.engagement >= engaged_at_least
-    ]
-    return engaged[:COLLEAGUES]
+    return [member for member in account.members if is_engaged(rules, member)][:COLLEAGUES]
 
 
 def _recent(score: LeadScore) -> list[ExplanationItem]:

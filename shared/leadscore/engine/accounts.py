@@ -9,6 +9,11 @@ from leadscore.engine.model import AccountMember, AccountScore, LeadScore
 from leadscore.rules import DISQUALIFIED, RuleSet
 
 
+def is_engaged(rules: RuleSet, member: LeadScore | AccountMember) -> bool:
+    """Counts among an account's engaged people: enough engagement, and not disqualified."""
+    return member.band != DISQUALIFIED and member.engagement >= rules.file.accounts.engaged_at_least
+
+
 def score_account(
     rules: RuleSet, account_id: str, members: Sequence[LeadScore], at: datetime | None = None
 ) -> AccountScore:
@@ -23,11 +28,7 @@ def score_account(
         score=total,
         band=band[-1] if band else settings.bands[0].name,
         people=len(members),
-        engaged_people=sum(
-            1
-            for member in members
-            if member.band != DISQUALIFIED and member.engagement >= settings.engaged_at_least
-        ),
+        engaged_people=sum(1 for member in members if is_engaged(rules, member)),
         members=[
             AccountMember(
                 lead_id=member.lead_id,
