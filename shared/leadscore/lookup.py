@@ -15,14 +15,6 @@ from leadscore.rules import RuleSet
 from leadscore.segment import normalised_id
 
 
-def lead_score(repository: LeadRepository, rules: RuleSet, lead_id: str, at: datetime) -> LeadScore:
-    """The lead's score at ``at`` with its explanation; decay applies without any job having run.
-
-    An id merged into another (an anonymous visitor who identified) answers the person's score.
-    """
-    return score_lead(rules, person(repository, lead_id).state, at)
-
-
 class LeadView(LeadScore):
     """A lead's score with what sales recorded on it."""
 
@@ -35,7 +27,9 @@ class LeadView(LeadScore):
 
 
 def lead_view(repository: LeadRepository, rules: RuleSet, lead_id: str, at: datetime) -> LeadView:
-    """``lead_score`` and the lead's follow-up and outcome; how long it has waited for sales."""
+    """The lead's score at ``at`` with its explanation (decay applies without any job having run), its
+    follow-up and outcome, and how long it has waited for sales. An id merged into another (an
+    anonymous visitor who identified) answers the person."""
     lead = person(repository, lead_id)
     score = score_lead(rules, lead.state, at)
     follow_up = repository.follow_up_of(lead.lead_id)

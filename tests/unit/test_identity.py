@@ -16,7 +16,7 @@ from leadscore.engine import LeadState, score_lead
 from leadscore.errors import NotFound
 from leadscore.events import Event
 from leadscore.identity import add_links, link_of, links_in_order, person_of
-from leadscore.lookup import lead_score
+from leadscore.lookup import lead_view
 from leadscore.records import LeadRecord, MergedLead
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import QueuedEvent, score_queued_events
@@ -129,9 +129,9 @@ def test_a_streak_split_between_the_visitor_and_the_person_counts_once_joined() 
 def test_a_look_up_of_the_anonymous_id_answers_the_person() -> None:
     repository = InMemoryLeadRepository()
     deliver(repository, page("p1", 60), identify())
-    assert lead_score(repository, RULES, VISITOR, NOW).lead_id == PERSON
+    assert lead_view(repository, RULES, VISITOR, NOW).lead_id == PERSON
     try:
-        lead_score(repository, RULES, "never-seen", NOW)
+        lead_view(repository, RULES, "never-seen", NOW)
     except NotFound:
         pass
     else:
