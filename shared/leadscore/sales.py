@@ -73,8 +73,8 @@ def record_follow_up(
 
 
 def _when(at: datetime | None, now: datetime) -> datetime:
-    """``at`` as given (no later than now, no earlier than 2000), else now."""
+    """``at`` as given (no later than now, no earlier than 2000), else now; to the second, as stored."""
     moment = at or now
     if not EARLIEST <= moment <= now:
         raise InvalidMessage("at", f"must be between {EARLIEST:%Y-%m-%d} and now")
-    return moment
+    return moment.replace(microsecond=0)
