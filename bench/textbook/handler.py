@@ -39,8 +39,12 @@ persistence = DynamoDBPersistenceLayer(
     table_name=os.environ.get(ENV_IDEMPOTENCY_TABLE, IDEMPOTENCY_TABLE),
     boto3_session=boto3.session.Session(region_name=region),
 )
+# Keyed on the queued Segment message's id; a message without one must fail, not skip the check
+# (a skipped check would bill the textbook for no idempotency writes at all).
 idempotency = IdempotencyConfig(
-    event_key_jmespath="powertools_json(body).message_id", expires_after_seconds=DEDUPLICATION_SECONDS
+    event_key_jmespath="powertools_json(body).messageId",
+    expires_after_seconds=DEDUPLICATION_SECONDS,
+    raise_on_no_idempotency_key=True,
 )
 rules = load_rules(os.environ.get("RULES_PATH") or DEFAULT_RULES_FILE)
 
