@@ -56,7 +56,6 @@ from bench.workload import Workload, arrival, reference_workload
 from leadscore import resources
 from leadscore.local.aws import provision, table_definition
 from leadscore.local.runtime import LocalContext, LocalFunction, sample_event
-from leadscore.rules import DEFAULT_RULES_FILE
 from leadscore.segment import accept_message
 
 FIXED_BATCHES = (10, 100, 1_000)
@@ -468,7 +467,6 @@ def perform(
     with mock_aws(), Meter(record_changes={resources.LEADS_TABLE.local_name}) as meter:
         local = provision(boto3.client)  # type: ignore[arg-type]
         os.environ.update(local.function_environment())
-        os.environ[resources.ENV_RULES_PATH] = str(DEFAULT_RULES_FILE)
         harness = Harness(meter, local)
         if task.scorer == "front door":
             fronts: list[Run | FrontDoor] = []

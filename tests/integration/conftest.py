@@ -15,8 +15,6 @@ from moto import mock_aws
 from leadscore import resources
 from leadscore.local.aws import LocalResources, provision
 from leadscore.local.runtime import LocalContext
-from leadscore.openapi import OPENAPI_FILE
-from leadscore.rules import DEFAULT_RULES_FILE
 from leadscore.wiring import scoring_collaborators
 from tests.conftest import load_event
 
@@ -29,8 +27,6 @@ def aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loca
         created = provision(boto3.client)
         for name, value in created.function_environment().items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setenv(resources.ENV_RULES_PATH, str(DEFAULT_RULES_FILE))
-        monkeypatch.setenv(resources.ENV_OPENAPI_PATH, str(OPENAPI_FILE))
         yield created
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,7 +18,9 @@ from moto.server import ThreadedMotoServer
 from moto.sqs import models as sqs_models
 
 from leadscore import resources
+from leadscore.openapi import OPENAPI_FILE
 from leadscore.resources import LEADS_TABLE, SCORE_QUEUE, Key
+from leadscore.rules import DEFAULT_RULES_FILE
 
 REGION = "us-east-1"
 LOCAL_WRITE_KEY = "local-write-key"
@@ -45,8 +48,9 @@ class LocalResources:
     write_keys_secret: str
     read_keys_secret: str
 
-    def function_environment(self) -> dict[str, str]:
-        """The variables CDK gives the functions, here pointing at moto's resources."""
+    def function_environment(self, rules_path: Path = DEFAULT_RULES_FILE) -> dict[str, str]:
+        """The variables CDK gives the functions, here pointing at moto's resources and the repository's
+        files (the layer's copies on AWS)."""
         return {
             resources.ENV_TABLE_NAME: self.table_name,
             resources.ENV_QUEUE_URL: self.queue_url,
@@ -54,6 +58,8 @@ class LocalResources:
             resources.ENV_TOPIC_ARN: self.topic_arn,
             resources.ENV_WRITE_KEYS_SECRET: self.write_keys_secret,
             resources.ENV_READ_KEYS_SECRET: self.read_keys_secret,
+            resources.ENV_RULES_PATH: str(rules_path),
+            resources.ENV_OPENAPI_PATH: str(OPENAPI_FILE),
         }
 
 

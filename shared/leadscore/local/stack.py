@@ -12,8 +12,7 @@ from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY, MotoAws, provis
 from leadscore.local.gateway import LocalGateway
 from leadscore.local.pollers import OutboxPoller, Poller, QueuePoller, SchedulePoller, StreamPoller
 from leadscore.local.runtime import DEFAULT_OUTBOX, local_functions
-from leadscore.openapi import OPENAPI_FILE
-from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS, ENV_OPENAPI_PATH, ENV_RULES_PATH
+from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS
 from leadscore.rules import DEFAULT_RULES_FILE
 
 DEFAULT_PORT = 3000
@@ -46,9 +45,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.aws.start()
         self.resources = provision(self.aws.client)
-        os.environ.update(self.resources.function_environment())
-        os.environ[ENV_RULES_PATH] = str(self._rules_path)
-        os.environ[ENV_OPENAPI_PATH] = str(OPENAPI_FILE)
+        os.environ.update(self.resources.function_environment(self._rules_path))
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "leadscore")
         os.environ["POWERTOOLS_LOG_LEVEL"] = self._log_level
         self.queue = QueuePoller(self.aws, self.resources, self.functions["score"])
