@@ -67,15 +67,17 @@ class LeadScoringStack(Stack):
         )
 
         # Least privilege: each function may make the calls its code makes, and no other.
-        by_account, by_decay_due = LEADS_TABLE.account_index.name, LEADS_TABLE.decay_index.name
+        by_account, by_band = LEADS_TABLE.account_index.name, LEADS_TABLE.band_index.name
         queue.grant_send(collect)
         archive.grant_put_raw(score)
         keys.write.grant_read(collect)
         keys.read.grant_read(lookup)
         # PutItem: sales' outcomes (their own item beside the lead's).
-        leads.grant_calls(lookup, ["GetItem", "BatchGetItem", "Query", "PutItem"], indexes=[by_account])
+        leads.grant_calls(
+            lookup, ["GetItem", "BatchGetItem", "Query", "PutItem"], indexes=[by_account, by_band]
+        )
         leads.grant_calls(score, ["GetItem", "BatchGetItem", "PutItem"])
-        leads.grant_calls(decay, ["GetItem", "BatchGetItem", "PutItem", "Query"], indexes=[by_decay_due])
+        leads.grant_calls(decay, ["GetItem", "BatchGetItem", "PutItem", "Query"], indexes=[by_band])
         alerts.grant_publish(notify)
         # An alert names the account's other engaged people.
         leads.grant_calls(notify, ["BatchGetItem", "Query"], indexes=[by_account])

@@ -29,13 +29,13 @@ class InMemoryLeadRepository:
     def read(self, lead_id: str) -> StoredItem | None:
         return self.items.get(lead_id)
 
-    def read_many(self, lead_ids: Sequence[str]) -> dict[str, StoredItem]:
+    def read_many(self, lead_ids: Sequence[str], *, consistent: bool = True) -> dict[str, StoredItem]:
         return {lead_id: self.items[lead_id] for lead_id in lead_ids if lead_id in self.items}
 
     def get(self, lead_id: str) -> LeadRecord | None:
         return self.records.get(lead_id)
 
-    def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+    def get_many(self, lead_ids: Sequence[str], *, consistent: bool = True) -> dict[str, LeadRecord]:
         records = self.records
         return {lead_id: records[lead_id] for lead_id in lead_ids if lead_id in records}
 
@@ -76,10 +76,17 @@ class InMemoryLeadRepository:
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:
         return [record for record in self.records.values() if record.state.account_id == account_id]
 
-    def due_for_decay(self, now: datetime) -> Iterator[str]:
+    def follow_ups_of(self, lead_ids: Sequence[str]) -> dict[str, FollowUp]:
+        return {lead_id: self.follow_ups[lead_id] for lead_id in lead_ids if lead_id in self.follow_ups}
+
+    def due_for_decay(self, now: datetime, bands: Sequence[str]) -> Iterator[str]:
         for record in list(self.records.values()):
-            if record.decay_due_at is not None and record.decay_due_at <= now:
+            due = record.decay_due_at
+            if record.summary.band in bands and due is not None and due <= now:
                 yield record.lead_id
+
+    def leads_in_bands(self, bands: Sequence[str]) -> list[LeadRecord]:
+        return [record for record in self.records.values() if record.listed and record.summary.band in bands]
 
 
 class RecordingQueue:

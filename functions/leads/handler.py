@@ -1,4 +1,5 @@
-"""GET /v1/leads/{lead_id} and /v1/accounts/{account_id}: scores with their explanation, for sales."""
+"""Sales' side of the API: lists of leads and accounts by band, a lead or account with its explanation,
+follow-ups and outcomes, and the console (static files) that shows them."""
 
 from __future__ import annotations
 
@@ -8,14 +9,25 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.adapters.secrets import SecretKeys
 from leadscore.api import build_api
 from leadscore.auth import presented_key, require_key
+from leadscore.console_assets import HEADERS, INDEX, console_asset
 from leadscore.engine import AccountScore
+from leadscore.listing import (
+    MAX_PAGE,
+    AccountPage,
+    LeadListQuery,
+    LeadPage,
+    ListQuery,
+    list_accounts,
+    list_leads,
+)
 from leadscore.lookup import LeadView, account_score, lead_view
 from leadscore.openapi import READ_KEY, responses, security
 from leadscore.rules import RuleSet
@@ -48,6 +60,60 @@ def _reader() -> tuple[DynamoLeadRepository, RuleSet]:
     read_keys, repository, rules = _collaborators()
     require_key(presented_key(app.current_event.headers.get("authorization")), read_keys.keys())
     return repository, rules
+
+
+Band = Annotated[str | None, Query(description="A band name; every band above the lowest when left out")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows per page")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Trait = Annotated[str | None, Query()]
+
+
+@app.get(
+    "/v1/leads",
+    summary="The leads of a band (and stage, grade, owner, region), highest score first, a page at a time",
+    responses=responses(LeadPage, 400, 401),
+    security=security(READ_KEY),
+    tags=["scores"],
+)
+def get_leads(
+    *,
+    band: Band = None,
+    stage: Trait = None,
+    grade: Trait = None,
+    owner: Trait = None,
+    region: Trait = None,
+    limit: Limit = ListQuery.model_fields["limit"].default,
+    cursor: Cursor = None,
+) -> LeadPage:
+    query = LeadListQuery(
+        band=band, stage=stage, grade=grade, owner=owner, region=region, limit=limit, cursor=cursor
+    )
+    return list_leads(*_reader(), query, datetime.now(UTC))
+
+
+@app.get(
+    "/v1/accounts",
+    summary="The accounts of an account band, highest score first, a page at a time",
+    responses=responses(AccountPage, 400, 401),
+    security=security(READ_KEY),
+    tags=["scores"],
+)
+def get_accounts(
+    *, band: Band = None, limit: Limit = ListQuery.model_fields["limit"].default, cursor: Cursor = None
+) -> AccountPage:
+    return list_accounts(*_reader(), ListQuery(band=band, limit=limit, cursor=cursor), datetime.now(UTC))
+
+
+@app.get("/console", include_in_schema=False)
+def get_console() -> Response[bytes]:
+    return get_console_file(INDEX)
+
+
+@app.get("/console/<name>", include_in_schema=False)
+def get_console_file(name: str) -> Response[bytes]:
+    """The console is public (static files); every call it makes asks for the read key."""
+    body, content_type = console_asset(unquote(name))
+    return Response(200, content_type, body, headers=HEADERS)
 
 
 @app.get(

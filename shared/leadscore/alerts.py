@@ -22,6 +22,7 @@ _HEADLINES = {
     "fast_track": "Fast-track: {lead}",
     "sharp_rise": "Sharp rise (+{points:g}): {lead}",
     "disqualified": "Disqualified: {lead}",
+    "reminder": "Still no follow-up: {lead}",
 }
 RECENT_ACTIVITIES = 5
 COLLEAGUES = 5
@@ -47,7 +48,7 @@ def new_alerts(
         score = score_lead(rules, after.state, signal.at)
         colleagues = _colleagues(rules, after.lead_id, score, members_of, signal.at)
         top = sorted(score.explanation, key=lambda item: abs(item.points), reverse=True)[:TOP_RULES]
-        name, company = _person(score.profile), _text(score.profile.get("company"))
+        name, company = display_name(score.profile), trait_text(score.profile.get("company"))
         who = name or after.lead_id
         headline = _HEADLINES.get(signal.kind, "{lead}: " + signal.kind).format(
             lead=f"{who} ({company})" if company else who, band=signal.band, points=signal.points or 0
@@ -68,14 +69,14 @@ def new_alerts(
                 at=signal.at,
                 reasons=signal.reasons,
                 top_rules=top,
-                recent_activity=_recent(score),
+                recent_activity=recent_activity(score),
                 colleagues=colleagues,
                 rules_version=score.rules_version,
                 subject=_subject(f"[leadscore] {headline}, score {score.score:g} {score.grade}", strongest),
                 signal_id=signal.id,
-                country=_text(score.profile.get("country")),
-                region=_text(score.profile.get("region")),
-                owner=_text(score.profile.get("owner")),
+                country=trait_text(score.profile.get("country")),
+                region=trait_text(score.profile.get("region")),
+                owner=trait_text(score.profile.get("owner")),
                 rule=_rule_that_fired(signal.kind, after, score),
                 name=name,
                 company=company,
@@ -108,18 +109,18 @@ def _colleagues(
     return [member for member in account.members if is_engaged(rules, member)][:COLLEAGUES]
 
 
-def _recent(score: LeadScore) -> list[ExplanationItem]:
+def recent_activity(score: LeadScore) -> list[ExplanationItem]:
     """The engagement rules most recently hit, latest first: what the lead did lately."""
     done = [item for item in score.explanation if item.dimension == "engagement" and item.last_at]
     return sorted(done, key=lambda item: (item.last_at, item.rule), reverse=True)[:RECENT_ACTIVITIES]
 
 
-def _person(profile: Mapping[str, Any]) -> str | None:
-    name = _text(profile.get("name"))
+def display_name(profile: Mapping[str, Any]) -> str | None:
+    name = trait_text(profile.get("name"))
     if name:
         return name
     parts = [
-        _text(profile.get(key) or profile.get(alias))
+        trait_text(profile.get(key) or profile.get(alias))
         for key, alias in (("first_name", "firstName"), ("last_name", "lastName"))
     ]
     return " ".join(part for part in parts if part) or None
@@ -138,7 +139,7 @@ def _rule_that_fired(kind: str, lead: LeadRecord, score: LeadScore) -> str | Non
     return max(hits, key=lambda item: (item.last_at, abs(item.points), item.rule)).rule
 
 
-def _text(value: object) -> str | None:
+def trait_text(value: object) -> str | None:
     """A trait as an attribute value: text, printable, at most 256 characters, or nothing."""
     if isinstance(value, str) and (cleaned := printable(value).strip()[:256]):
         return cleaned

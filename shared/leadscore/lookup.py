@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 from pydantic import Field
 
-from leadscore.engine import AccountScore, LeadScore, score_account, score_lead
+from leadscore.alerts import recent_activity
+from leadscore.engine import (
+    AccountScore,
+    ExplanationItem,
+    LeadScore,
+    score_account,
+    score_lead,
+    turned_hot_at,
+)
 from leadscore.errors import NotFound
 from leadscore.identity import MAX_HOPS
 from leadscore.ports import LeadRepository
@@ -16,13 +24,16 @@ from leadscore.segment import normalised_id
 
 
 class LeadView(LeadScore):
-    """A lead's score with what sales recorded on it."""
+    """A lead's score with what sales recorded on it and what it did lately."""
 
     follow_up: FollowUp | None = None
     outcome: Outcome | None = None
     waiting_since: datetime | None = Field(
         default=None,
         description="When the lead turned hot or was fast-tracked, if no follow-up was recorded since",
+    )
+    recent_activity: list[ExplanationItem] = Field(
+        default_factory=list, description="The engagement rules it hit most recently, latest first"
     )
 
 
@@ -33,26 +44,21 @@ def lead_view(repository: LeadRepository, rules: RuleSet, lead_id: str, at: date
     lead = person(repository, lead_id)
     score = score_lead(rules, lead.state, at)
     follow_up = repository.follow_up_of(lead.lead_id)
-    waiting = _turned_hot_at(rules, lead, score.band)
-    if waiting is not None and follow_up is not None and follow_up.at >= waiting:
-        waiting = None
+    turned = turned_hot_at(rules, lead.state, score.band)
     return LeadView(
         **score.model_dump(),
         follow_up=follow_up,
         outcome=repository.outcome_of(lead.lead_id),
-        waiting_since=waiting,
+        waiting_since=waiting_since(datetime.fromtimestamp(turned, UTC) if turned else None, follow_up),
+        recent_activity=recent_activity(score),
     )
 
 
-def _turned_hot_at(rules: RuleSet, lead: LeadRecord, band: str) -> datetime | None:
-    """When a lead in an alerting band last entered it or was fast-tracked."""
-    rank = rules.band_rank[band]
-    if rank < 0 or not rules.bands[rank].alert:
+def waiting_since(turned_hot: datetime | None, follow_up: FollowUp | None) -> datetime | None:
+    """When the lead turned hot, if no follow-up was recorded since."""
+    if turned_hot is None or (follow_up is not None and follow_up.at >= turned_hot):
         return None
-    state = lead.state
-    times = [state.alerted.get("band_entered"), max(state.fast_tracked.values(), default=None)]
-    latest = max((time for time in times if time is not None), default=None)
-    return datetime.fromtimestamp(latest, UTC) if latest is not None else None
+    return turned_hot
 
 
 def person(repository: LeadRepository, lead_id: str) -> LeadRecord:

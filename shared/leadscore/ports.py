@@ -15,13 +15,13 @@ class LeadRepository(Protocol):
         """The lead, or the record of its merge into another."""
         ...
 
-    def read_many(self, lead_ids: Sequence[str]) -> dict[str, StoredItem]: ...
+    def read_many(self, lead_ids: Sequence[str], *, consistent: bool = True) -> dict[str, StoredItem]: ...
 
     def get(self, lead_id: str) -> LeadRecord | None:
         """The lead if it is one (not merged into another)."""
         ...
 
-    def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]: ...
+    def get_many(self, lead_ids: Sequence[str], *, consistent: bool = True) -> dict[str, LeadRecord]: ...
 
     def save(self, record: LeadRecord, expected_version: int) -> None:
         """Write the record if the stored version is still ``expected_version`` (0: not stored yet)."""
@@ -45,8 +45,15 @@ class LeadRepository(Protocol):
 
     def follow_up_of(self, lead_id: str) -> FollowUp | None: ...
 
-    def due_for_decay(self, now: datetime) -> Iterator[str]:
-        """Ids of the leads whose band or stage decay may have changed by ``now``."""
+    def follow_ups_of(self, lead_ids: Sequence[str]) -> dict[str, FollowUp]: ...
+
+    def due_for_decay(self, now: datetime, bands: Sequence[str]) -> Iterator[str]:
+        """Ids of the leads in ``bands`` whose band or stage decay may have changed, or whose follow-up
+        reminder fell due, by ``now``."""
+        ...
+
+    def leads_in_bands(self, bands: Sequence[str]) -> list[LeadRecord]:
+        """The listed leads (see ``LeadRecord.listed``) last written in one of ``bands``."""
         ...
 
 

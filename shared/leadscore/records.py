@@ -35,8 +35,9 @@ class LeadRecord(BaseModel):
     """One lead as stored: the engine's state, its last summary, and the signals its last write raised.
 
     ``version`` counts writes and guards them: a write succeeds only if nobody wrote in between.
-    ``decay_due_at`` is when the decay job should look again: never later than the next band change,
-    and possibly earlier (an early look costs a visit; moving it on every write would cost index writes).
+    ``decay_due_at`` is when the decay job should look again: never later than the next band change or
+    reminder, and possibly earlier (an early look costs a visit; moving it on every write would cost index
+    writes). ``listed``: the lead sits above the lowest band, where sales' lists find it.
     """
 
     lead_id: str
@@ -45,6 +46,7 @@ class LeadRecord(BaseModel):
     summary: LeadSummary
     signals: list[Signal] = Field(default_factory=list)
     decay_due_at: datetime | None = None
+    listed: bool = False
 
 
 class Outcome(BaseModel):

@@ -1,10 +1,12 @@
-"""Scheduled decay: re-evaluate only the leads whose band or stage decay is due to change."""
+"""Scheduled decay: re-evaluate only the leads whose band or stage decay is due to change, or whose
+follow-up reminder is due."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import islice
 
 from leadscore.errors import ConcurrentUpdate
@@ -20,6 +22,7 @@ class DecayRun:
     visited: int
     band_changes: int
     skipped: int
+    reminders: int = 0
     finished: bool = True
 
 
@@ -35,14 +38,21 @@ def decay_due_leads(
     still due, because every lead visited has moved its due time on (or left the index), and a lead is
     written only on the version it was read at, so no lead decays twice for the same moment.
     """
-    visited = band_changes = skipped = 0
-    due = repository.due_for_decay(now)
+    visited = band_changes = skipped = reminders = 0
+    due = repository.due_for_decay(now, [*rules.band_rank])
     while chunk := list(islice(due, READ_BATCH)):
         if not has_time():
-            return DecayRun(visited, band_changes, skipped, finished=False)
+            return DecayRun(visited, band_changes, skipped, reminders, finished=False)
         for record in repository.get_many(chunk).values():
             visited += 1
-            updated = evaluated_record(record.lead_id, record, [], rules, now)
+            updated = evaluated_record(
+                record.lead_id,
+                record,
+                [],
+                rules,
+                now,
+                follow_up=partial(repository.follow_up_of, record.lead_id),
+            )
             try:
                 repository.save(updated, expected_version=record.version)
             except ConcurrentUpdate:
@@ -51,4 +61,5 @@ def decay_due_leads(
                 continue
             if (updated.summary.band, updated.summary.stage) != (record.summary.band, record.summary.stage):
                 band_changes += 1
-    return DecayRun(visited, band_changes, skipped)
+            reminders += sum(signal.kind == "reminder" for signal in updated.signals)
+    return DecayRun(visited, band_changes, skipped, reminders)

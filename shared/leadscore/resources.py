@@ -55,11 +55,11 @@ class TableSpec:
     sort_key: Key
     stream_view: Literal["NEW_AND_OLD_IMAGES"]
     account_index: IndexSpec
-    decay_index: IndexSpec
+    band_index: IndexSpec
 
     @property
     def indexes(self) -> tuple[IndexSpec, ...]:
-        return (self.account_index, self.decay_index)
+        return (self.account_index, self.band_index)
 
     @property
     def key_attributes(self) -> dict[str, Literal["S", "N"]]:
@@ -112,12 +112,16 @@ LEADS_TABLE = TableSpec(
     # Leads of one account, for the account roll-up: a lead enters once (its account rarely changes) and
     # only its keys are copied, so ordinary score writes cost this index nothing.
     account_index=IndexSpec(name="by-account", partition_key=Key("acct"), sort_key=Key("pk")),
-    # Sparse and sharded: only leads whose band can still change by decay carry the keys, spread over
-    # DECAY_SHARDS partitions; the sort key is a time no later than the next band change, kept as long
-    # as it stays early enough, so most writes leave it unchanged.
-    decay_index=IndexSpec(name="by-decay-due", partition_key=Key("dsh"), sort_key=Key("due", "N")),
+    # Leads by band, sparse and sharded: a lead carries the keys while it sits above the lowest band (the
+    # leads sales work: lists read a band's partitions) or decay can still change its band or remind sales.
+    # `bsh` is the band and one of BAND_SHARDS shards; `due` is a time no later than the next change by decay
+    # or the reminder (NEVER_DUE when neither is ahead), kept while it stays early enough: the decay job reads
+    # what is due. The keys move when the band does or the due time must move earlier; most writes keep them.
+    band_index=IndexSpec(name="by-band", partition_key=Key("bsh"), sort_key=Key("due", "N")),
 )
-DECAY_SHARDS = 32
+BAND_SHARDS = 32
+# The sort key of a listed lead that nothing will change by decay: 9999-12-31, after every real time.
+NEVER_DUE = 253_402_214_400
 
 # Cost wants big batches (one write per lead per batch, one archive object per batch), speed wants the alert
 # within 60 s. Lambda invokes score when a batch holds 1,000 messages, 20 s after it opened, or at 6 MB,
@@ -206,10 +210,15 @@ ROUTES = (
     # RudderStack asks for /sourceConfig/ (a route path cannot end in "/": the $default route brings it).
     Route("GET", "/sourceConfig", "collect"),
     Route("GET", "/v1/openapi.json", "collect"),
+    Route("GET", "/v1/leads", "leads"),
+    Route("GET", "/v1/accounts", "leads"),
     Route("GET", "/v1/leads/{lead_id}", "leads"),
     Route("POST", "/v1/leads/{lead_id}/outcome", "leads"),
     Route("POST", "/v1/leads/{lead_id}/status", "leads"),
     Route("GET", "/v1/accounts/{account_id}", "leads"),
+    # The sales console: static files, public (every call it makes asks for a read key).
+    Route("GET", "/console", "leads"),
+    Route("GET", "/console/{name}", "leads"),
 )
 
 # CORS, the same on API Gateway and the local gateway. Origins are a deploy setting (`allowedOrigins`

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
 
-from leadscore.engine import LeadState, evaluate
+from leadscore.engine import LeadState, evaluate, reminder_due_at, settle_reminder
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
 from leadscore.identity import MAX_HOPS, add_links, links_in_order, person_of
 from leadscore.ports import LeadRepository
-from leadscore.records import LeadRecord, LeadSummary, MergedLead, StoredItem
+from leadscore.records import FollowUp, LeadRecord, LeadSummary, MergedLead, StoredItem
 from leadscore.rules import RuleSet
 
 logger = Logger(child=True)
@@ -182,24 +182,45 @@ def evaluated_record(
     now: datetime,
     *,
     merging: Sequence[LeadState] = (),
+    follow_up: Callable[[], FollowUp | None] | None = None,
 ) -> LeadRecord:
     """The record after the engine has seen ``events`` and joined ``merging`` (neither: a re-evaluation
-    as of ``now``)."""
+    as of ``now``). With ``follow_up`` (the decay job), a reminder due by now is settled: asked only then.
+    """
     state = record.state if record else None
     evaluation = evaluate(rules, state, events, now, merging=merging, lead_id=lead_id)
+    state, signals = evaluation.state, evaluation.signals
+    reminder = reminder_due_at(rules, state)
+    if follow_up is not None and reminder is not None and reminder <= now.timestamp():
+        followed_up = follow_up()
+        state, reminded = settle_reminder(
+            rules, state, int(followed_up.at.timestamp()) if followed_up else None, int(now.timestamp())
+        )
+        signals = [*signals, reminded] if reminded else signals
+        reminder = None
+    change = min(
+        (time for time in (evaluation.next_band_change(), _moment(reminder)) if time is not None),
+        default=None,
+    )
     return LeadRecord(
         lead_id=lead_id,
         version=(record.version if record else 0) + 1,
-        state=evaluation.state,
+        state=state,
         summary=LeadSummary.of(evaluation.headline),
-        signals=evaluation.signals,
-        decay_due_at=decay_due(record.decay_due_at if record else None, evaluation.next_band_change(), now),
+        signals=signals,
+        decay_due_at=decay_due(record.decay_due_at if record else None, change, now),
+        listed=rules.band_rank[evaluation.headline.band] > 0,
     )
+
+
+def _moment(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
 
 
 def decay_due(indexed: datetime | None, change: datetime | None, now: datetime) -> datetime | None:
     """When the decay job should next look: the indexed time while it is still ahead of now and no
-    later than the band change (so the index key, and its two index writes, stay put), else the change.
+    later than the change (of band, or the reminder), so the index key and its two index writes stay put;
+    else the change.
     """
     if indexed is not None and change is not None and now < indexed <= change:
         return indexed

@@ -185,7 +185,7 @@ def test_the_table_is_on_demand_recoverable_streamed_and_indexed_as_specified(
     (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
     assert {
         (a["AttributeName"], a["AttributeType"]) for a in table["Properties"]["AttributeDefinitions"]
-    } == {("pk", "S"), ("sk", "S"), ("acct", "S"), ("pk", "S"), ("dsh", "S"), ("due", "N")}
+    } == {("pk", "S"), ("sk", "S"), ("acct", "S"), ("pk", "S"), ("bsh", "S"), ("due", "N")}
 
 
 def test_the_archive_is_private_encrypted_tls_only_logged_and_kept(synthesized: Synthesized) -> None:
@@ -466,8 +466,8 @@ def test_each_function_reads_only_its_own_kind_of_key(synthesized: Synthesized) 
 
 
 def test_table_access_names_the_indexes_each_function_queries(synthesized: Synthesized) -> None:
-    by_account, by_decay_due = LEADS_TABLE.account_index.name, LEADS_TABLE.decay_index.name
-    for name, indexes in (("leads", [by_account]), ("score", []), ("decay", [by_decay_due])):
+    by_account, by_band = LEADS_TABLE.account_index.name, LEADS_TABLE.band_index.name
+    for name, indexes in (("leads", [by_account, by_band]), ("score", []), ("decay", [by_band])):
         (statement,) = [
             s
             for s in policy_statements(synthesized, name)

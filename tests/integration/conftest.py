@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import gzip
 import importlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import boto3
 import pytest
@@ -103,3 +105,39 @@ def api_event(path: str, body: bytes, headers: dict[str, str], route: str | None
 
 def basic(key: str) -> str:
     return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+
+def call_api(
+    invoke: Invoke,
+    method: str,
+    route: str,
+    *,
+    path: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    key: str | None = None,
+) -> tuple[int, Any]:
+    """A request to the function that serves ``method route`` (as API Gateway routes it), with ``key``
+    as a bearer token; its status and its JSON body (or its text, when it is not JSON)."""
+    (function,) = [r.function for r in resources.ROUTES if (r.method, r.path) == (method, route)]
+    raw_path = route
+    for name, value in (path or {}).items():
+        raw_path = raw_path.replace(f"{{{name}}}", quote(value, safe="@"))
+    event = load_event("apigw_http_lead.json")
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {route}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = raw_path
+    event["requestContext"]["http"]["method"] = method
+    event["rawQueryString"] = urlencode(query or {})
+    event["queryStringParameters"] = query or None
+    event["pathParameters"] = path or None
+    event["headers"] = {
+        "content-type": "application/json",
+        **({"authorization": f"Bearer {key}"} if key else {}),
+    }
+    event["body"] = json.dumps(body) if body is not None else None
+    event["isBase64Encoded"] = False
+    response = invoke(function, event)
+    try:
+        return response["statusCode"], json.loads(response["body"])
+    except ValueError:
+        return response["statusCode"], response["body"]

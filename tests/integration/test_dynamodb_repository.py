@@ -70,8 +70,10 @@ def test_only_leads_due_are_listed_for_decay(repository: DynamoLeadRepository) -
     record = evaluated_record("jane", None, [identify("jane", "jane@acme.com")], RULES, NOW)
     due = record.model_copy(update={"decay_due_at": NOW + timedelta(days=3)})
     repository.save(due, 0)
-    assert list(repository.due_for_decay(NOW + timedelta(days=2))) == []
-    assert list(repository.due_for_decay(NOW + timedelta(days=3))) == ["jane"]
+    bands = [*RULES.band_rank]
+    assert list(repository.due_for_decay(NOW + timedelta(days=2), bands)) == []
+    assert list(repository.due_for_decay(NOW + timedelta(days=3), bands)) == ["jane"]
+    assert list(repository.due_for_decay(NOW + timedelta(days=3), ["warm", "hot"])) == []
 
 
 def test_a_merge_marker_replaces_the_lead_is_small_and_is_read_once(

@@ -184,6 +184,7 @@ def test_decay_moves_only_the_leads_that_are_due(aws: LocalResources, invoke: In
         "visited": 1,
         "band_changes": 1,
         "skipped": 0,
+        "reminders": 0,
         "finished": True,
     }
     after = repository.get("quiet@example.org")
@@ -193,5 +194,6 @@ def test_decay_moves_only_the_leads_that_are_due(aws: LocalResources, invoke: In
         "visited": 0,
         "band_changes": 0,
         "skipped": 0,
+        "reminders": 0,
         "finished": True,
     }

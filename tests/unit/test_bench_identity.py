@@ -100,7 +100,9 @@ def item(lead_id: str, **attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_each_request_is_billed_by_kind_as_the_meter_bills_it() -> None:
-    warm_visitor = item("anon-1", v={"N": "1"}, st={"B": b"x" * 300}, dsh={"S": "3"}, due={"N": "1800000000"})
+    warm_visitor = item(
+        "anon-1", v={"N": "1"}, st={"B": b"x" * 300}, bsh={"S": "warm#3"}, due={"N": "1800000000"}
+    )
     person = item("user-1", v={"N": "1"}, st={"B": b"y" * 1100}, acct={"S": "initech.com"})
     marker = item("anon-1", v={"N": "2"}, mi={"S": "user-1"})
     images: dict[tuple[str, str], Any] = {}
@@ -115,11 +117,11 @@ def test_each_request_is_billed_by_kind_as_the_meter_bills_it() -> None:
         Request("UpdateItem"),
     ]
     billed = bill_requests(requests, {"anon-1"}, images)
-    # A new item: 1 table unit, and its entry in each index that has its keys (by-decay-due).
+    # A new item: 1 table unit, and its entry in each index that has its keys (by-band).
     assert (billed.writes[VISITOR].count, billed.writes[VISITOR].units) == (1, 2)
     # Over 1 KB: 2 table units, and its by-account entry.
     assert (billed.writes[PERSON].count, billed.writes[PERSON].units) == (1, 3)
-    # The marker bills the larger item, the visitor's (1 unit), and the visitor's leaving by-decay-due.
+    # The marker bills the larger item, the visitor's (1 unit), and the visitor's leaving by-band.
     assert (billed.writes[MARKER].count, billed.writes[MARKER].units) == (1, 2)
     # A lost race bills the item as stored (the person's, over 1 KB).
     assert (billed.writes[FAILED].count, billed.writes[FAILED].units) == (1, 2)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from leadscore.engine import Signal, decode_state, encode_state
 from leadscore.errors import ConcurrentUpdate
 from leadscore.records import FollowUp, LeadRecord, LeadSummary, MergedLead, Outcome, StoredItem
-from leadscore.resources import DECAY_SHARDS, LEADS_TABLE
+from leadscore.resources import BAND_SHARDS, LEADS_TABLE, NEVER_DUE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -38,7 +38,7 @@ OUTCOME_SORT_KEY = "O"
 FOLLOW_UP_SORT_KEY = "F"
 BATCH_GET_LIMIT = 100
 _PK, _SK = LEADS_TABLE.partition_key.name, LEADS_TABLE.sort_key.name
-_ACCOUNT, _DECAY = LEADS_TABLE.account_index, LEADS_TABLE.decay_index
+_ACCOUNT, _BAND = LEADS_TABLE.account_index, LEADS_TABLE.band_index
 
 
 class StoredLead(BaseModel):
@@ -46,7 +46,7 @@ class StoredLead(BaseModel):
 
     ``v`` counts writes and guards them; ``st`` is the engine's state (``encode_state``); the summary
     (``sc`` ... ``at``) lets the stream and listings read a score without the rules; ``sig`` holds the
-    signals the write raised; ``acct`` and ``dsh``/``due`` are the index keys. A merged id's item holds
+    signals the write raised; ``acct`` and ``bsh``/``due`` are the index keys. A merged id's item holds
     only its keys, ``v`` and ``mi``, the lead it was merged into.
     """
 
@@ -68,13 +68,14 @@ class StoredLead(BaseModel):
     at: int = 0
     sig: str | None = None
     acct: str | None = None
-    dsh: str | None = None
+    bsh: str | None = None
     due: int | None = None
 
     @classmethod
     def of(cls, record: LeadRecord) -> StoredLead:
         summary = record.summary
         due = record.decay_due_at
+        indexed = record.listed or due is not None
         return cls(
             pk=LEAD_PREFIX + record.lead_id,
             v=record.version,
@@ -89,8 +90,8 @@ class StoredLead(BaseModel):
             at=int(summary.as_of.timestamp()),
             sig=_signals_out(record.signals) if record.signals else None,
             acct=record.state.account_id,
-            dsh=decay_shard(record.lead_id) if due is not None else None,
-            due=int(due.timestamp()) if due is not None else None,
+            bsh=band_partition(summary.band, record.lead_id) if indexed else None,
+            due=(int(due.timestamp()) if due is not None else NEVER_DUE) if indexed else None,
         )
 
     @classmethod
@@ -118,7 +119,10 @@ class StoredLead(BaseModel):
                 as_of=datetime.fromtimestamp(self.at, UTC),
             ),
             signals=_signals_in(self.sig, lead_id) if self.sig else [],
-            decay_due_at=datetime.fromtimestamp(self.due, UTC) if self.due is not None else None,
+            decay_due_at=datetime.fromtimestamp(self.due, UTC)
+            if self.due is not None and self.due != NEVER_DUE
+            else None,
+            listed=self.bsh is not None,
         )
 
     def attribute_values(self) -> dict[str, AttributeValueTypeDef]:
@@ -161,13 +165,32 @@ def _signals_in(text: str, lead_id: str) -> list[Signal]:
     return signals
 
 
-def decay_shard(lead_id: str) -> str:
-    """Spreads the decay index over DECAY_SHARDS partitions, so no one partition takes every write."""
-    return str(zlib.crc32(lead_id.encode()) % DECAY_SHARDS)
+def band_partition(band: str, lead_id: str) -> str:
+    """The band and one of BAND_SHARDS shards, so no one partition takes every write of a band."""
+    return _partition(band, zlib.crc32(lead_id.encode()) % BAND_SHARDS)
 
 
-def lead_key(lead_id: str) -> dict[str, AttributeValueTypeDef]:
-    return {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": LEAD_SORT_KEY}}
+def _partition(band: str, shard: int) -> str:
+    return f"{band}#{shard}"
+
+
+def _band_partitions(bands: Sequence[str]) -> Iterator[str]:
+    for band in bands:
+        for shard in range(BAND_SHARDS):
+            yield _partition(band, shard)
+
+
+def _follow_up(item: Item) -> FollowUp:
+    return FollowUp(
+        status=item["fs"]["S"],
+        by=item["fby"]["S"],
+        at=datetime.fromtimestamp(int(item["fat"]["N"]), UTC),
+    )
+
+
+def lead_key(lead_id: str, sort_key: str = LEAD_SORT_KEY) -> dict[str, AttributeValueTypeDef]:
+    """The key of the lead's item, or of an item beside it (its outcome, its follow-up)."""
+    return {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": sort_key}}
 
 
 def record_to_item(record: LeadRecord) -> dict[str, AttributeValueTypeDef]:
@@ -209,28 +232,34 @@ class DynamoLeadRepository:
         stored = self.read(lead_id)
         return stored if isinstance(stored, LeadRecord) else None
 
-    def read_many(self, lead_ids: Sequence[str]) -> dict[str, StoredItem]:
+    def read_many(self, lead_ids: Sequence[str], *, consistent: bool = True) -> dict[str, StoredItem]:
         found: dict[str, StoredItem] = {key: self._merges[key] for key in lead_ids if key in self._merges}
-        lead_ids = [lead_id for lead_id in lead_ids if lead_id not in found]
-        for start in range(0, len(lead_ids), BATCH_GET_LIMIT):
-            keys: list[Any] = [lead_key(lead_id) for lead_id in lead_ids[start : start + BATCH_GET_LIMIT]]
-            while keys:
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
-                )
-                for item in response["Responses"].get(self._table, []):
-                    stored = self._kept(item_to_stored(item))
-                    found[stored.lead_id] = stored
-                unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
-                keys = list(unprocessed["Keys"]) if unprocessed else []
+        keys = [lead_key(lead_id) for lead_id in lead_ids if lead_id not in found]
+        for item in self._batch_get(keys, consistent=consistent):
+            stored = self._kept(item_to_stored(item))
+            found[stored.lead_id] = stored
         return found
 
-    def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+    def get_many(self, lead_ids: Sequence[str], *, consistent: bool = True) -> dict[str, LeadRecord]:
         return {
             lead_id: stored
-            for lead_id, stored in self.read_many(lead_ids).items()
+            for lead_id, stored in self.read_many(lead_ids, consistent=consistent).items()
             if isinstance(stored, LeadRecord)
         }
+
+    def _batch_get(
+        self, keys: Sequence[dict[str, AttributeValueTypeDef]], *, consistent: bool
+    ) -> Iterator[Item]:
+        """Every item of ``keys`` that exists, a hundred keys per request, unprocessed keys asked again."""
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            pending: list[Any] = list(keys[start : start + BATCH_GET_LIMIT])
+            while pending:
+                response = self._client.batch_get_item(
+                    RequestItems={self._table: {"Keys": pending, "ConsistentRead": consistent}}
+                )
+                yield from response["Responses"].get(self._table, [])
+                unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
+                pending = list(unprocessed["Keys"]) if unprocessed else []
 
     def save(self, record: LeadRecord, expected_version: int) -> None:
         self._put(record.lead_id, record_to_item(record), expected_version)
@@ -285,13 +314,7 @@ class DynamoLeadRepository:
 
     def follow_up_of(self, lead_id: str) -> FollowUp | None:
         item = self._side_item(lead_id, FOLLOW_UP_SORT_KEY)
-        if item is None:
-            return None
-        return FollowUp(
-            status=item["fs"]["S"],
-            by=item["fby"]["S"],
-            at=datetime.fromtimestamp(int(item["fat"]["N"]), UTC),
-        )
+        return _follow_up(item) if item is not None else None
 
     def _put_latest(
         self,
@@ -319,7 +342,7 @@ class DynamoLeadRepository:
         return True
 
     def _side_item(self, lead_id: str, sort_key: str) -> Item | None:
-        key = {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": sort_key}}
+        key = lead_key(lead_id, sort_key)
         return self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
 
     def leads_of_account(self, account_id: str) -> list[LeadRecord]:
@@ -333,17 +356,37 @@ class DynamoLeadRepository:
         ids = [item[_PK]["S"].removeprefix(LEAD_PREFIX) for item in keys]
         return list(self.get_many(ids).values())
 
-    def due_for_decay(self, now: datetime) -> Iterator[str]:
-        """Every shard's leads due by ``now``, earliest first within a shard."""
-        for shard in range(DECAY_SHARDS):
+    def due_for_decay(self, now: datetime, bands: Sequence[str]) -> Iterator[str]:
+        """Every band's and shard's leads due by ``now``, earliest first within a partition."""
+        for partition in _band_partitions(bands):
             items = self._query(
-                _DECAY.name,
-                "#shard = :shard AND #due <= :now",
-                {"#shard": _DECAY.partition_key.name, "#due": _DECAY.sort_key.name},
-                {":shard": {"S": str(shard)}, ":now": {"N": str(int(now.timestamp()))}},
+                _BAND.name,
+                "#band = :band AND #due <= :now",
+                {"#band": _BAND.partition_key.name, "#due": _BAND.sort_key.name},
+                {":band": {"S": partition}, ":now": {"N": str(int(now.timestamp()))}},
             )
             for item in items:
                 yield item[_PK]["S"].removeprefix(LEAD_PREFIX)
+
+    def leads_in_bands(self, bands: Sequence[str]) -> list[LeadRecord]:
+        """The leads the band index holds under ``bands``: keys from every shard, items in batches,
+        both eventually consistent (half the read units; a list may lag a write by a second)."""
+        ids = [
+            item[_PK]["S"].removeprefix(LEAD_PREFIX)
+            for partition in _band_partitions(bands)
+            for item in self._query(
+                _BAND.name, "#band = :band", {"#band": _BAND.partition_key.name}, {":band": {"S": partition}}
+            )
+        ]
+        return list(self.get_many(ids, consistent=False).values())
+
+    def follow_ups_of(self, lead_ids: Sequence[str]) -> dict[str, FollowUp]:
+        """The follow-ups kept for ``lead_ids`` (those that have one), in batches."""
+        keys = [lead_key(lead_id, FOLLOW_UP_SORT_KEY) for lead_id in lead_ids]
+        return {
+            item[_PK]["S"].removeprefix(LEAD_PREFIX): _follow_up(item)
+            for item in self._batch_get(keys, consistent=False)
+        }
 
     def _query(
         self,

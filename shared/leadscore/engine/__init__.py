@@ -2,6 +2,7 @@
 
 from leadscore.engine.accounts import score_account
 from leadscore.engine.evaluate import Evaluation, evaluate
+from leadscore.engine.follow_up import reminder_due_at, settle_reminder, turned_hot_at
 from leadscore.engine.model import (
     AccountMember,
     AccountScore,
@@ -26,6 +27,9 @@ __all__ = [
     "encode_state",
     "evaluate",
     "next_band_change_at",
+    "reminder_due_at",
     "score_account",
     "score_lead",
+    "settle_reminder",
+    "turned_hot_at",
 ]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SignalKind = Literal["band_entered", "fast_track", "sharp_rise", "disqualified"]
+SignalKind = Literal["band_entered", "fast_track", "sharp_rise", "disqualified", "reminder"]
 
 
 class ExplanationItem(BaseModel):

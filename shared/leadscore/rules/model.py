@@ -241,6 +241,9 @@ class Alerting(_Strict):
     per cool-down, however often its band flips (a trait toggled, a title corrected)."""
 
     cool_down_hours: float = Field(default=24, ge=0)
+    # A lead that turned hot (or was fast-tracked) with no follow-up this long after gets one reminder
+    # alert; null: no reminders.
+    remind_after_hours: float | None = Field(default=24, gt=0)
     # A link in each alert, e.g. "https://crm.example.com/contacts?email={lead_id}" ({lead_id}, {account_id}).
     link: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
