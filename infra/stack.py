@@ -16,7 +16,7 @@ from infra.constructs.alerts import Alerts
 from infra.constructs.api import TrackingApi
 from infra.constructs.ingest import EventQueue
 from infra.constructs.keys import ApiKeys
-from infra.constructs.scoring import DecaySchedule
+from infra.constructs.scoring import FunctionSchedule
 from infra.constructs.storage import EventArchive, LeadsTable
 from infra.functions import service_function, shared_layer
 from leadscore import resources
@@ -54,6 +54,7 @@ class LeadScoringStack(Stack):
             resources.ENV_TOPIC_ARN: alerts.topic.topic_arn,
             resources.ENV_WRITE_KEYS_SECRET: keys.write.secret_arn,
             resources.ENV_READ_KEYS_SECRET: keys.read.secret_arn,
+            resources.ENV_ADMIN_KEYS_SECRET: keys.admin.secret_arn,
             resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
             resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
         }
@@ -62,22 +63,31 @@ class LeadScoringStack(Stack):
             name: service_function(self, spec, layer=layer, environment=environment)
             for name, spec in FUNCTIONS.items()
         }
-        collect, lookup, score, decay, notify = (
-            functions[name] for name in ("collect", "leads", "score", "decay", "notify")
+        collect, lookup, score, decay, notify, purge = (
+            functions[name] for name in ("collect", "leads", "score", "decay", "notify", "purge")
         )
 
         # Least privilege: each function may make the calls its code makes, and no other.
-        by_account, by_band = LEADS_TABLE.account_index.name, LEADS_TABLE.band_index.name
+        by_account, by_band, by_merge = (
+            LEADS_TABLE.account_index.name,
+            LEADS_TABLE.band_index.name,
+            LEADS_TABLE.merge_index.name,
+        )
         queue.grant_send(collect)
         archive.grant_put_raw(score)
         keys.write.grant_read(collect)
         keys.read.grant_read(lookup)
-        # PutItem: sales' outcomes (their own item beside the lead's).
+        keys.admin.grant_read(lookup)
+        # PutItem: sales' outcomes and follow-ups (items beside the lead's); BatchWriteItem: erasure.
         leads.grant_calls(
-            lookup, ["GetItem", "BatchGetItem", "Query", "PutItem"], indexes=[by_account, by_band]
+            lookup,
+            ["GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem"],
+            indexes=[by_account, by_band, by_merge],
         )
         leads.grant_calls(score, ["GetItem", "BatchGetItem", "PutItem"])
         leads.grant_calls(decay, ["GetItem", "BatchGetItem", "PutItem", "Query"], indexes=[by_band])
+        leads.grant_calls(purge, ["GetItem", "PutItem", "Query", "BatchWriteItem"])
+        archive.grant_rewrite_raw(purge)
         alerts.grant_publish(notify)
         # An alert names the account's other engaged people.
         leads.grant_calls(notify, ["BatchGetItem", "Query"], indexes=[by_account])
@@ -87,14 +97,31 @@ class LeadScoringStack(Stack):
             self, "Tracking", functions=functions, allowed_origins=allowed_origins, throttle=throttle
         )
         queue.deliver_to(score)
-        DecaySchedule(self, "Decay", function=decay, schedule=decay_schedule)
+        FunctionSchedule(
+            self,
+            "Decay",
+            function=decay,
+            schedule=decay_schedule,
+            description="Re-evaluate the leads whose band is due to change as their engagement decays",
+        )
+        FunctionSchedule(
+            self,
+            "Purge",
+            function=purge,
+            schedule=resources.PURGE_SCHEDULE,
+            description="Purge the raw archive of the people erased on request",
+        )
         alerts.listen_to(leads.table, notify)
 
         outputs = {
             "ApiUrl": (api.url, "The tracking endpoint: point Segment / RudderStack SDKs and forms here"),
             "AlertTopicArn": (alerts.topic.topic_arn, "Subscribe e-mail, SQS or HTTPS endpoints here"),
             "WriteKeysSecretName": (keys.write.secret_name, 'The write key for trackers, as {"key": ...}'),
-            "ReadKeysSecretName": (keys.read.secret_name, 'The read key for look-ups, as {"key": ...}'),
+            "ReadKeysSecretName": (
+                keys.read.secret_name,
+                'The read key for sales (and the console), as {"key": ...}',
+            ),
+            "AdminKeysSecretName": (keys.admin.secret_name, 'The admin key for erasure, as {"key": ...}'),
             "TableName": (leads.table.table_name, "One item per lead"),
             "ArchiveBucketName": (
                 archive.bucket.bucket_name,

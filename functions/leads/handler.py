@@ -3,6 +3,7 @@ follow-ups and outcomes, and the console (static files) that shows them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
@@ -19,6 +20,7 @@ from leadscore.api import build_api
 from leadscore.auth import presented_key, require_key
 from leadscore.console_assets import HEADERS, INDEX, console_asset
 from leadscore.engine import AccountScore
+from leadscore.erasure import Erasure, erase
 from leadscore.listing import (
     MAX_PAGE,
     AccountPage,
@@ -29,7 +31,7 @@ from leadscore.listing import (
     list_leads,
 )
 from leadscore.lookup import LeadView, account_score, lead_view
-from leadscore.openapi import READ_KEY, responses, security
+from leadscore.openapi import ADMIN_KEY, READ_KEY, responses, security
 from leadscore.rules import RuleSet
 from leadscore.sales import (
     FollowUpRequest,
@@ -45,21 +47,41 @@ logger = Logger()
 app = build_api()
 
 
+@dataclass(frozen=True)
+class Collaborators:
+    read_keys: SecretKeys
+    admin_keys: SecretKeys
+    repository: DynamoLeadRepository
+    rules: RuleSet
+
+
 @cache
-def _collaborators() -> tuple[SecretKeys, DynamoLeadRepository, RuleSet]:
+def _collaborators() -> Collaborators:
     settings = load_settings(LeadsSettings)
-    return (
-        SecretKeys(settings.read_keys_secret),
-        DynamoLeadRepository(settings.table_name),
-        rules_at(settings.rules_path),
+    return Collaborators(
+        read_keys=SecretKeys(settings.read_keys_secret),
+        admin_keys=SecretKeys(settings.admin_keys_secret),
+        repository=DynamoLeadRepository(settings.table_name),
+        rules=rules_at(settings.rules_path),
     )
 
 
 def _reader() -> tuple[DynamoLeadRepository, RuleSet]:
-    """The repository and rules, once the caller has shown a read key."""
-    read_keys, repository, rules = _collaborators()
-    require_key(presented_key(app.current_event.headers.get("authorization")), read_keys.keys())
-    return repository, rules
+    """The repository and rules, once the caller has shown a read key (an admin key does as well)."""
+    found = _collaborators()
+    require_key(_presented(), found.read_keys.keys() | found.admin_keys.keys())
+    return found.repository, found.rules
+
+
+def _admin() -> DynamoLeadRepository:
+    """The repository, once the caller has shown an admin key."""
+    found = _collaborators()
+    require_key(_presented(), found.admin_keys.keys())
+    return found.repository
+
+
+def _presented() -> str | None:
+    return presented_key(app.current_event.headers.get("authorization"))
 
 
 Band = Annotated[str | None, Query(description="A band name; every band above the lowest when left out")]
@@ -126,6 +148,19 @@ def get_console_file(name: str) -> Response[bytes]:
 def get_lead(lead_id: str) -> LeadView:
     # Routes match the raw path, where an e-mail's @ arrives as %40.
     return lead_view(*_reader(), unquote(lead_id), datetime.now(UTC))
+
+
+@app.delete(
+    "/v1/leads/<lead_id>",
+    summary="Erase a person: the lead, its linked ids, follow-up and outcome now; the archive within 30 days",
+    responses=responses(Erasure, 401, 404),
+    security=security(ADMIN_KEY),
+    tags=["admin"],
+)
+def delete_lead(lead_id: str) -> Erasure:
+    erasure = erase(_admin(), unquote(lead_id), datetime.now(UTC))
+    logger.info("erased on request", extra={"ids": len(erasure.erased_ids)})
+    return erasure
 
 
 @app.post(

@@ -12,13 +12,18 @@ KEY_LENGTH = 40
 
 
 class ApiKeys(Construct):
-    """Two secrets, each ``{"key": "<40 random letters and digits>"}`` as ``leadscore.adapters.secrets`` reads
-    them: ``write`` for trackers (basic-auth user name), ``read`` for score look-ups."""
+    """Three secrets, each ``{"key": "<40 random letters and digits>"}`` as ``leadscore.adapters.secrets``
+    reads them: ``write`` for trackers (basic-auth user name, public in web pages), ``read`` for sales
+    (lists, look-ups, follow-ups, outcomes), ``admin`` for erasure. Generated at deploy time by Secrets
+    Manager: no key is ever in the template."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.write = self._secret("WriteKeys", "Write keys: trackers send events to the tracking endpoint")
-        self.read = self._secret("ReadKeys", "Read keys: look up lead and account scores")
+        self.read = self._secret(
+            "ReadKeys", "Read keys: list and look up leads and accounts, record follow-ups and outcomes"
+        )
+        self.admin = self._secret("AdminKeys", "Admin keys: erase a person; everything a read key can do")
         acknowledge(
             self,
             "SMG4",

@@ -128,3 +128,24 @@ class EventArchive(Construct):
             f"Each SQS batch is an object named by its date and message ids under {ARCHIVE_PREFIX}, so the "
             "grant names the prefix; it allows s3:PutObject only (no read, list or delete).",
         )
+
+    def grant_rewrite_raw(self, function: lambda_.IFunction) -> None:
+        """List, read and rewrite objects under ``ARCHIVE_PREFIX`` (erasure's purge): no delete, no other
+        prefix."""
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["s3:ListBucket"],
+            resource_arns=[self.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{ARCHIVE_PREFIX}*"]}},
+        )
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["s3:GetObject", "s3:PutObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{ARCHIVE_PREFIX}*")],
+        )
+        acknowledge_on_role(
+            function,
+            f"IAM5[Resource::{attribute_token(self.bucket, 'Arn')}/{ARCHIVE_PREFIX}*]",
+            "The purge reads every archived batch and rewrites those holding an erased person's messages; "
+            f"the grant names the {ARCHIVE_PREFIX} prefix and allows no delete.",
+        )

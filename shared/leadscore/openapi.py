@@ -32,10 +32,13 @@ OPENAPI_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 TITLE = "leadscore"
 SUMMARY = "Segment-compatible tracking endpoint, forms, and explainable lead scores"
 VERSION = "1"
-WRITE_KEY, READ_KEY = "writeKey", "readKey"
+WRITE_KEY, READ_KEY, ADMIN_KEY = "writeKey", "readKey", "adminKey"
 SECURITY_SCHEMES: dict[str, APIKey | HTTPBase | OAuth2 | OpenIdConnect | HTTPBearer | MutualTLS] = {
     WRITE_KEY: HTTPBase(scheme="basic", description="A write key as the basic-auth user name (or bearer)"),
-    READ_KEY: HTTPBase(scheme="basic", description="A read key as the basic-auth user name (or bearer)"),
+    READ_KEY: HTTPBase(
+        scheme="basic", description="A read key (or an admin key) as the basic-auth user name (or bearer)"
+    ),
+    ADMIN_KEY: HTTPBase(scheme="basic", description="An admin key as the basic-auth user name (or bearer)"),
 }
 _REF = "#/components/schemas/{model}"
 

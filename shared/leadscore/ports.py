@@ -56,6 +56,15 @@ class LeadRepository(Protocol):
         """The listed leads (see ``LeadRecord.listed``) last written in one of ``bands``."""
         ...
 
+    def merged_into(self, lead_id: str) -> list[str]:
+        """Every id merged into ``lead_id``, directly or along a chain of merges."""
+        ...
+
+    def erase(self, lead_ids: Sequence[str], at: datetime) -> None:
+        """Suppress the ids (``read`` answers ``ErasedLead`` for them from now on) and queue their archive
+        purge, then delete their items and what sales kept on them."""
+        ...
+
 
 class MessageQueue(Protocol):
     def send(self, messages: Sequence[Mapping[str, Any]]) -> None:
@@ -76,6 +85,42 @@ class EventArchive(Protocol):
     def put_batch(self, messages: Sequence[QueuedMessage]) -> None:
         """Keep one delivered batch, every body as received; the same message ids make the same object."""
         ...
+
+
+@dataclass(frozen=True)
+class PurgePass:
+    """One pass of the archive purge: the erasure keys it removes, and the last object it finished."""
+
+    keys: tuple[str, ...]
+    cursor: str = ""
+
+
+class PurgeWork(Protocol):
+    """The erasures whose archive purge is pending, and the pass under way."""
+
+    def current_pass(self) -> PurgePass | None: ...
+
+    def start_pass(self) -> PurgePass | None:
+        """A pass for every erasure pending now (none pending: None)."""
+        ...
+
+    def save_progress(self, purge: PurgePass) -> None: ...
+
+    def finish_pass(self, purge: PurgePass) -> None:
+        """The pass's erasures are purged: forget them (their suppression stays)."""
+        ...
+
+
+class ArchiveObjects(Protocol):
+    """The archive's objects, read and rewritten by name (the purge)."""
+
+    def names_after(self, name: str) -> Iterator[str]:
+        """Every object's name after ``name`` ("": from the first), in order."""
+        ...
+
+    def lines(self, name: str) -> list[str]: ...
+
+    def replace(self, name: str, lines: Sequence[str]) -> None: ...
 
 
 class AlertPublisher(Protocol):

@@ -81,7 +81,15 @@ class MergedLead(BaseModel):
     into: str
 
 
-StoredItem = LeadRecord | MergedLead
+class ErasedLead(BaseModel):
+    """An id erased on request (on the suppression list): nothing may score it, nothing answers it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lead_id: str
+
+
+StoredItem = LeadRecord | MergedLead | ErasedLead
 
 
 class Alert(BaseModel):

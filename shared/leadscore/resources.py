@@ -19,6 +19,7 @@ ENV_ARCHIVE_BUCKET = "ARCHIVE_BUCKET"
 ENV_TOPIC_ARN = "ALERT_TOPIC_ARN"
 ENV_WRITE_KEYS_SECRET = "WRITE_KEYS_SECRET"
 ENV_READ_KEYS_SECRET = "READ_KEYS_SECRET"
+ENV_ADMIN_KEYS_SECRET = "ADMIN_KEYS_SECRET"
 ENV_RULES_PATH = "RULES_PATH"
 ENV_OPENAPI_PATH = "OPENAPI_PATH"
 
@@ -56,10 +57,11 @@ class TableSpec:
     stream_view: Literal["NEW_AND_OLD_IMAGES"]
     account_index: IndexSpec
     band_index: IndexSpec
+    merge_index: IndexSpec
 
     @property
     def indexes(self) -> tuple[IndexSpec, ...]:
-        return (self.account_index, self.band_index)
+        return (self.account_index, self.band_index, self.merge_index)
 
     @property
     def key_attributes(self) -> dict[str, Literal["S", "N"]]:
@@ -90,7 +92,7 @@ class QueueSpec:
 
 @dataclass(frozen=True)
 class Route:
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "DELETE"]
     path: str
     function: str
 
@@ -118,6 +120,9 @@ LEADS_TABLE = TableSpec(
     # or the reminder (NEVER_DUE when neither is ahead), kept while it stays early enough: the decay job reads
     # what is due. The keys move when the band does or the due time must move earlier; most writes keep them.
     band_index=IndexSpec(name="by-band", partition_key=Key("bsh"), sort_key=Key("due", "N")),
+    # The ids merged into a person (their merge markers), for erasure: a marker enters once, when it is
+    # written, and never changes.
+    merge_index=IndexSpec(name="by-merge", partition_key=Key("mi"), sort_key=Key("pk")),
 )
 BAND_SHARDS = 32
 # The sort key of a listed lead that nothing will change by decay: 9999-12-31, after every real time.
@@ -146,10 +151,14 @@ ALERT_TOPIC_LOCAL_NAME = f"{SERVICE}-alerts"
 # {"key": "<generated>"} and, to rotate without downtime, optionally {"keys": ["<new>", ...]}.
 WRITE_KEYS_SECRET_LOCAL_NAME = f"{SERVICE}/write-keys"
 READ_KEYS_SECRET_LOCAL_NAME = f"{SERVICE}/read-keys"
+ADMIN_KEYS_SECRET_LOCAL_NAME = f"{SERVICE}/admin-keys"
 GENERATED_KEY_FIELD = "key"
 
 DECAY_SCHEDULE = "rate(15 minutes)"
 DECAY_SCHEDULE_LOCAL_SECONDS = 60
+# Erasure's archive purge: daily, so a pass that takes several runs still ends well within 30 days.
+PURGE_SCHEDULE = "rate(1 day)"
+PURGE_SCHEDULE_LOCAL_SECONDS = 60
 
 FUNCTIONS = {
     "collect": FunctionSpec(
@@ -164,7 +173,7 @@ FUNCTIONS = {
         description="Lead and account scores with their explanations; sales' follow-ups and outcomes",
         memory_mb=512,
         timeout_seconds=10,
-        env=(ENV_TABLE_NAME, ENV_READ_KEYS_SECRET, ENV_RULES_PATH),
+        env=(ENV_TABLE_NAME, ENV_READ_KEYS_SECRET, ENV_ADMIN_KEYS_SECRET, ENV_RULES_PATH),
     ),
     "score": FunctionSpec(
         name="score",
@@ -179,6 +188,13 @@ FUNCTIONS = {
         memory_mb=512,
         timeout_seconds=300,
         env=(ENV_TABLE_NAME, ENV_RULES_PATH),
+    ),
+    "purge": FunctionSpec(
+        name="purge",
+        description="Rewrites the archive objects that hold messages of people erased on request",
+        memory_mb=512,
+        timeout_seconds=900,
+        env=(ENV_TABLE_NAME, ENV_ARCHIVE_BUCKET),
     ),
     "notify": FunctionSpec(
         name="notify",
@@ -213,6 +229,7 @@ ROUTES = (
     Route("GET", "/v1/leads", "leads"),
     Route("GET", "/v1/accounts", "leads"),
     Route("GET", "/v1/leads/{lead_id}", "leads"),
+    Route("DELETE", "/v1/leads/{lead_id}", "leads"),
     Route("POST", "/v1/leads/{lead_id}/outcome", "leads"),
     Route("POST", "/v1/leads/{lead_id}/status", "leads"),
     Route("GET", "/v1/accounts/{account_id}", "leads"),
@@ -239,7 +256,7 @@ CORS_ALLOW_HEADERS = (
     # analytics.js, on retries.
     "x-retry-count",
 )
-CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
+CORS_ALLOW_METHODS = ("GET", "POST", "DELETE", "OPTIONS")
 CORS_MAX_AGE_SECONDS = 600
 DEFAULT_ALLOWED_ORIGINS = ("*",)
 

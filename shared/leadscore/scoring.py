@@ -14,7 +14,7 @@ from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
 from leadscore.identity import MAX_HOPS, add_links, links_in_order, person_of
 from leadscore.ports import LeadRepository
-from leadscore.records import FollowUp, LeadRecord, LeadSummary, MergedLead, StoredItem
+from leadscore.records import ErasedLead, FollowUp, LeadRecord, LeadSummary, MergedLead, StoredItem
 from leadscore.rules import RuleSet
 
 logger = Logger(child=True)
@@ -30,6 +30,10 @@ class QueuedEvent:
     event: Event
 
 
+class Erased(Exception):
+    """The lead was erased on request while this batch scored it: its events are dropped."""
+
+
 class Rerouted(Exception):
     """The lead was merged into another while this batch scored it: the batch's redelivery routes its
     events to the person (nothing of them was written)."""
@@ -43,6 +47,7 @@ def score_queued_events(
     Each event is scored on its person (see ``identity``): an anonymous visitor's events on the person
     they were linked to, and an id newly linked in this batch has its state joined into the person.
     An event the engine cannot score fails alone: its lead's other events are scored without it.
+    Events of a person erased on request are dropped: they never bring the person back.
     """
     routing = _Routing.of([item.event for item in queued], repository)
     by_person: dict[str, list[QueuedEvent]] = defaultdict(list)
@@ -50,9 +55,15 @@ def score_queued_events(
         by_person[routing.person(item.event.lead_id)].append(item)
     failed: list[str] = []
     for person, items in by_person.items():
+        if routing.erased(person):
+            logger.info("erased on request: events dropped", extra={"events": len(items)})
+            continue
         record, merging = routing.live(person), routing.merging_into(person)
         try:
             _apply(person, items, record, merging, repository=repository, rules=rules, now=now)
+            continue
+        except Erased:
+            logger.info("erased while scored: events dropped", extra={"events": len(items)})
             continue
         except Rerouted:
             logger.info("lead merged meanwhile: redelivery will route it", extra={"lead_id": person})
@@ -96,8 +107,12 @@ class _Routing:
                 break
             checked.update(unread)
             stored.update(repository.read_many(unread))
-        new_links = add_links(links, candidates)
+        erased = {lead_id for lead_id, item in stored.items() if isinstance(item, ErasedLead)}
+        new_links = add_links(links, [link for link in candidates if not erased.intersection(link)])
         return cls(stored=stored, links=links, new_links=new_links)
+
+    def erased(self, lead_id: str) -> bool:
+        return isinstance(self.stored.get(lead_id), ErasedLead)
 
     def person(self, lead_id: str) -> str:
         return person_of(lead_id, self.links)
@@ -106,7 +121,7 @@ class _Routing:
         stored = self.stored.get(lead_id)
         if isinstance(stored, MergedLead):
             raise Rerouted(lead_id)
-        return stored
+        return stored if isinstance(stored, LeadRecord) else None
 
     def merging_into(self, person: str) -> dict[str, LeadRecord | None]:
         """The ids this batch links to ``person``, each with its lead if it has one."""
@@ -154,11 +169,13 @@ def _reread(
     lead = current.get(lead_id)
     if isinstance(lead, MergedLead):
         raise Rerouted(lead_id)
-    # An id merged meanwhile (into anyone) is settled; one with new activity is joined again.
+    if isinstance(lead, ErasedLead):
+        raise Erased(lead_id)
+    # An id merged (into anyone) or erased meanwhile is settled; one with new activity is joined again.
     return lead, {
-        merged_id: found
+        merged_id: found if isinstance(found, LeadRecord) else None
         for merged_id in sources
-        if not isinstance(found := current.get(merged_id), MergedLead)
+        if not isinstance(found := current.get(merged_id), MergedLead | ErasedLead)
     }
 
 

@@ -31,6 +31,7 @@ class CollectSettings(_FromEnvironment):
 class LeadsSettings(_FromEnvironment):
     table_name: str = Field(alias=resources.ENV_TABLE_NAME, min_length=1)
     read_keys_secret: str = Field(alias=resources.ENV_READ_KEYS_SECRET, min_length=1)
+    admin_keys_secret: str = Field(alias=resources.ENV_ADMIN_KEYS_SECRET, min_length=1)
     rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
 
 
@@ -42,6 +43,11 @@ class ScoringSettings(_FromEnvironment):
 
 
 class ScoreSettings(ScoringSettings):
+    archive_bucket: str = Field(alias=resources.ENV_ARCHIVE_BUCKET, min_length=1)
+
+
+class PurgeSettings(_FromEnvironment):
+    table_name: str = Field(alias=resources.ENV_TABLE_NAME, min_length=1)
     archive_bucket: str = Field(alias=resources.ENV_ARCHIVE_BUCKET, min_length=1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,7 @@ def test_each_function_gets_the_environment_its_spec_names_from_the_real_resourc
         resources.ENV_TOPIC_ARN: {"Ref": only(synthesized, "AWS::SNS::Topic")},
         resources.ENV_WRITE_KEYS_SECRET: {"Ref": secret_id(synthesized, "Write keys")},
         resources.ENV_READ_KEYS_SECRET: {"Ref": secret_id(synthesized, "Read keys")},
+        resources.ENV_ADMIN_KEYS_SECRET: {"Ref": secret_id(synthesized, "Admin keys")},
         resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
         resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
     }
@@ -185,7 +187,7 @@ def test_the_table_is_on_demand_recoverable_streamed_and_indexed_as_specified(
     (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
     assert {
         (a["AttributeName"], a["AttributeType"]) for a in table["Properties"]["AttributeDefinitions"]
-    } == {("pk", "S"), ("sk", "S"), ("acct", "S"), ("pk", "S"), ("bsh", "S"), ("due", "N")}
+    } == {("pk", "S"), ("sk", "S"), ("acct", "S"), ("pk", "S"), ("bsh", "S"), ("due", "N"), ("mi", "S")}
 
 
 def test_the_archive_is_private_encrypted_tls_only_logged_and_kept(synthesized: Synthesized) -> None:
@@ -366,7 +368,7 @@ def test_alerts_go_to_an_encrypted_topic_and_email_only_when_asked(
 
 def test_each_kind_of_key_is_a_generated_secret_of_its_own(synthesized: Synthesized) -> None:
     secrets = synthesized.of_type("AWS::SecretsManager::Secret")
-    assert len(secrets) == 2
+    assert len(secrets) == 3
     for secret in secrets.values():
         generated = secret["Properties"]["GenerateSecretString"]
         assert generated["SecretStringTemplate"] == "{}"
@@ -395,6 +397,18 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
         "dynamodb:BatchGetItem",
         "dynamodb:Query",
         "dynamodb:PutItem",
+        "dynamodb:BatchWriteItem",
+    }
+    assert policy_actions(synthesized, "purge") == {
+        *LOGGING,
+        *TRACING,
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:PutObject",
     }
     assert policy_actions(synthesized, "score") == {
         *LOGGING,
@@ -442,32 +456,50 @@ def test_wildcards_are_only_where_aws_allows_nothing_narrower(synthesized: Synth
                 assert set(statement["Action"]) <= {*TRACING, "dynamodb:ListStreams"}, name
 
 
-def test_only_score_writes_the_archive_and_only_adds_objects_under_its_prefix(
-    synthesized: Synthesized,
-) -> None:
-    for name in FUNCTIONS.keys() - {"score"}:
+def test_only_score_and_purge_touch_the_archive_and_only_under_its_prefix(synthesized: Synthesized) -> None:
+    for name in FUNCTIONS.keys() - {"score", "purge"}:
         assert not {action for action in policy_actions(synthesized, name) if action.startswith("s3:")}, name
+    archive = {"Fn::GetAtt": [archive_id(synthesized), "Arn"]}
+    under_prefix = {"Fn::Join": ["", [archive, f"/{resources.ARCHIVE_PREFIX}*"]]}
     (statement,) = [s for s in policy_statements(synthesized, "score") if "s3:PutObject" in s["Action"]]
-    under_prefix = [{"Fn::GetAtt": [archive_id(synthesized), "Arn"]}, f"/{resources.ARCHIVE_PREFIX}*"]
-    assert statement["Action"] == "s3:PutObject"
-    assert statement["Resource"] == {"Fn::Join": ["", under_prefix]}
+    assert (statement["Action"], statement["Resource"]) == ("s3:PutObject", under_prefix)
+    s3 = {
+        (json.dumps(s["Action"]), json.dumps(s["Resource"]), json.dumps(s.get("Condition")))
+        for s in policy_statements(synthesized, "purge")
+        if "s3:" in json.dumps(s["Action"])
+    }
+    prefix = {"StringLike": {"s3:prefix": [f"{resources.ARCHIVE_PREFIX}*"]}}
+    assert s3 == {
+        (json.dumps(["s3:GetObject", "s3:PutObject"]), json.dumps(under_prefix), "null"),
+        (json.dumps("s3:ListBucket"), json.dumps(archive), json.dumps(prefix)),
+    }
 
 
 def test_each_function_reads_only_its_own_kind_of_key(synthesized: Synthesized) -> None:
-    for name, secret in (("collect", "Write keys"), ("leads", "Read keys")):
+    for name, secrets in (("collect", ["Write keys"]), ("leads", ["Read keys", "Admin keys"])):
         (statement,) = [
             s for s in policy_statements(synthesized, name) if "secretsmanager:GetSecretValue" in s["Action"]
         ]
-        assert statement["Resource"] == {"Ref": secret_id(synthesized, secret)}
-    for name in ("score", "decay", "notify"):
+        granted = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        assert sorted(map(json.dumps, granted)) == sorted(
+            json.dumps({"Ref": secret_id(synthesized, secret)}) for secret in secrets
+        )
+    for name in ("score", "decay", "notify", "purge"):
         assert not {
             action for action in policy_actions(synthesized, name) if action.startswith("secretsmanager:")
         }
 
 
 def test_table_access_names_the_indexes_each_function_queries(synthesized: Synthesized) -> None:
-    by_account, by_band = LEADS_TABLE.account_index.name, LEADS_TABLE.band_index.name
-    for name, indexes in (("leads", [by_account, by_band]), ("score", []), ("decay", [by_band])):
+    by_account, by_band, by_merge = (index.name for index in LEADS_TABLE.indexes)
+    for name, indexes in (
+        ("leads", [by_account, by_band, by_merge]),
+        ("score", []),
+        ("decay", [by_band]),
+        ("purge", []),
+    ):
         (statement,) = [
             s
             for s in policy_statements(synthesized, name)
@@ -486,6 +518,7 @@ def test_the_outputs_name_what_an_operator_needs(synthesized: Synthesized) -> No
         "AlertTopicArn",
         "WriteKeysSecretName",
         "ReadKeysSecretName",
+        "AdminKeysSecretName",
         "TableName",
         "ArchiveBucketName",
         "DeadLetterQueueUrl",

@@ -121,15 +121,16 @@ def test_each_request_is_billed_by_kind_as_the_meter_bills_it() -> None:
     assert (billed.writes[VISITOR].count, billed.writes[VISITOR].units) == (1, 2)
     # Over 1 KB: 2 table units, and its by-account entry.
     assert (billed.writes[PERSON].count, billed.writes[PERSON].units) == (1, 3)
-    # The marker bills the larger item, the visitor's (1 unit), and the visitor's leaving by-band.
-    assert (billed.writes[MARKER].count, billed.writes[MARKER].units) == (1, 2)
+    # The marker bills the larger item, the visitor's (1 unit), the visitor's leaving by-band and the
+    # marker's entering by-merge.
+    assert (billed.writes[MARKER].count, billed.writes[MARKER].units) == (1, 3)
     # A lost race bills the item as stored (the person's, over 1 KB).
     assert (billed.writes[FAILED].count, billed.writes[FAILED].units) == (1, 2)
     assert (billed.reads[ABSENT].count, billed.reads[ABSENT].units) == (2, 2)
     assert (billed.reads[LIVE].count, billed.reads[LIVE].units) == (1, 1)
     assert (billed.reads[MARKER].count, billed.reads[MARKER].units) == (1, 0.5)
     assert billed.unbilled == {"UpdateItem": 1}
-    assert billed.write_units == 9
+    assert billed.write_units == 10
     assert billed.read_units == pytest.approx(3.5)
     assert images[("L#anon-1", "L")] == marker
 

@@ -19,13 +19,16 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from leadscore.engine import Signal, decode_state, encode_state
+from leadscore.erasure import erasure_key
 from leadscore.errors import ConcurrentUpdate
-from leadscore.records import FollowUp, LeadRecord, LeadSummary, MergedLead, Outcome, StoredItem
+from leadscore.identity import MAX_HOPS
+from leadscore.ports import PurgePass
+from leadscore.records import ErasedLead, FollowUp, LeadRecord, LeadSummary, MergedLead, Outcome, StoredItem
 from leadscore.resources import BAND_SHARDS, LEADS_TABLE, NEVER_DUE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, WriteRequestTypeDef
 
 Item = Mapping[str, "AttributeValueTypeDef"]
 
@@ -37,8 +40,17 @@ OUTCOME_SORT_KEY = "O"
 # Sales' latest follow-up: the same, sort key F.
 FOLLOW_UP_SORT_KEY = "F"
 BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+# The suppression list: an item per erased id, keyed by its erasure key (a hash, never the id).
+SUPPRESSED_PREFIX = "X#"
+SUPPRESSED_SORT_KEY = "X"
+# The archive purge's work, in one partition (erasures are rare): an item per pending erasure, and the
+# pass under way.
+PURGE_PARTITION = "P"
+PURGE_PENDING_PREFIX = "E#"
+PURGE_PASS_SORT_KEY = "pass"
 _PK, _SK = LEADS_TABLE.partition_key.name, LEADS_TABLE.sort_key.name
-_ACCOUNT, _BAND = LEADS_TABLE.account_index, LEADS_TABLE.band_index
+_ACCOUNT, _BAND, _MERGE = LEADS_TABLE.account_index, LEADS_TABLE.band_index, LEADS_TABLE.merge_index
 
 
 class StoredLead(BaseModel):
@@ -98,7 +110,7 @@ class StoredLead(BaseModel):
     def merged(cls, merged: MergedLead) -> StoredLead:
         return cls(pk=LEAD_PREFIX + merged.lead_id, v=merged.version, mi=merged.into)
 
-    def stored(self) -> StoredItem:
+    def stored(self) -> LeadRecord | MergedLead:
         if self.sv != SCHEMA_VERSION:
             raise ValueError(f"lead item schema {self.sv} is not {SCHEMA_VERSION}: migrate it first")
         lead_id = self.pk.removeprefix(LEAD_PREFIX)
@@ -174,6 +186,14 @@ def _partition(band: str, shard: int) -> str:
     return f"{band}#{shard}"
 
 
+def _suppression_key(key: str) -> dict[str, AttributeValueTypeDef]:
+    return {_PK: {"S": SUPPRESSED_PREFIX + key}, _SK: {"S": SUPPRESSED_SORT_KEY}}
+
+
+def _purge_key(sort_key: str) -> dict[str, AttributeValueTypeDef]:
+    return {_PK: {"S": PURGE_PARTITION}, _SK: {"S": sort_key}}
+
+
 def _band_partitions(bands: Sequence[str]) -> Iterator[str]:
     for band in bands:
         for shard in range(BAND_SHARDS):
@@ -197,7 +217,7 @@ def record_to_item(record: LeadRecord) -> dict[str, AttributeValueTypeDef]:
     return StoredLead.of(record).attribute_values()
 
 
-def item_to_stored(item: Item) -> StoredItem:
+def item_to_stored(item: Item) -> LeadRecord | MergedLead:
     return StoredLead.from_attribute_values(item).stored()
 
 
@@ -225,8 +245,7 @@ class DynamoLeadRepository:
     def read(self, lead_id: str) -> StoredItem | None:
         if lead_id in self._merges:
             return self._merges[lead_id]
-        response = self._client.get_item(TableName=self._table, Key=lead_key(lead_id), ConsistentRead=True)
-        return self._kept(item_to_stored(response["Item"])) if "Item" in response else None
+        return self.read_many([lead_id]).get(lead_id)
 
     def get(self, lead_id: str) -> LeadRecord | None:
         stored = self.read(lead_id)
@@ -238,7 +257,18 @@ class DynamoLeadRepository:
         for item in self._batch_get(keys, consistent=consistent):
             stored = self._kept(item_to_stored(item))
             found[stored.lead_id] = stored
-        return found
+        missing = [lead_id for lead_id in lead_ids if lead_id not in found]
+        return found | {lead_id: ErasedLead(lead_id=lead_id) for lead_id in self._suppressed(missing)}
+
+    def _suppressed(self, lead_ids: Sequence[str]) -> list[str]:
+        """The ids on the suppression list: asked only for ids without an item (a new lead, or one erased),
+        strongly consistent, so that no write can follow an erasure's delete and bring the lead back."""
+        by_key = {erasure_key(lead_id): lead_id for lead_id in lead_ids}
+        keys = [_suppression_key(key) for key in by_key]
+        return [
+            by_key[item[_PK]["S"].removeprefix(SUPPRESSED_PREFIX)]
+            for item in self._batch_get(keys, consistent=True)
+        ]
 
     def get_many(self, lead_ids: Sequence[str], *, consistent: bool = True) -> dict[str, LeadRecord]:
         return {
@@ -267,6 +297,53 @@ class DynamoLeadRepository:
     def mark_merged(self, merged: MergedLead, expected_version: int) -> None:
         self._put(merged.lead_id, StoredLead.merged(merged).attribute_values(), expected_version)
         self._kept(merged)
+
+    def merged_into(self, lead_id: str) -> list[str]:
+        """Breadth first along the merge markers that name ``lead_id``, then the ids merged into those."""
+        found: list[str] = []
+        targets = [lead_id]
+        for _ in range(MAX_HOPS):
+            merged = [
+                item[_PK]["S"].removeprefix(LEAD_PREFIX)
+                for target in targets
+                for item in self._query(
+                    _MERGE.name,
+                    "#into = :into",
+                    {"#into": _MERGE.partition_key.name},
+                    {":into": {"S": target}},
+                )
+            ]
+            targets = [merged_id for merged_id in merged if merged_id not in found and merged_id != lead_id]
+            if not targets:
+                break
+            found += targets
+        return found
+
+    def erase(self, lead_ids: Sequence[str], at: datetime) -> None:
+        """The suppression entries and the purge's work first: from then on no score write can recreate
+        the lead (its conditional put fails on the deleted item, and the re-read finds it suppressed)."""
+        moment: AttributeValueTypeDef = {"N": str(int(at.timestamp()))}
+        keys = [erasure_key(lead_id) for lead_id in lead_ids]
+        _batch_write(
+            self._client,
+            self._table,
+            [{"PutRequest": {"Item": {**_suppression_key(key), "at": moment}}} for key in keys]
+            + [
+                {"PutRequest": {"Item": {**_purge_key(PURGE_PENDING_PREFIX + key), "at": moment}}}
+                for key in keys
+            ],
+        )
+        _batch_write(
+            self._client,
+            self._table,
+            [
+                {"DeleteRequest": {"Key": lead_key(lead_id, sort_key)}}
+                for lead_id in lead_ids
+                for sort_key in (LEAD_SORT_KEY, OUTCOME_SORT_KEY, FOLLOW_UP_SORT_KEY)
+            ],
+        )
+        for lead_id in lead_ids:
+            self._merges.pop(lead_id, None)
 
     def _kept(self, stored: StoredItem) -> StoredItem:
         if isinstance(stored, MergedLead) and len(self._merges) < MERGES_KEPT:
@@ -405,3 +482,62 @@ class DynamoLeadRepository:
         )
         for page in pages:
             yield from page.get("Items", [])
+
+
+class DynamoPurgeWork:
+    """The archive purge's work items (``PURGE_PARTITION``): pending erasures and the pass under way."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb")
+
+    def current_pass(self) -> PurgePass | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=_purge_key(PURGE_PASS_SORT_KEY), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        return PurgePass(keys=tuple(json.loads(item["keys"]["S"])), cursor=item["cursor"]["S"])
+
+    def start_pass(self) -> PurgePass | None:
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :pending)",
+            ExpressionAttributeNames={"#pk": _PK, "#sk": _SK},
+            ExpressionAttributeValues={
+                ":pk": {"S": PURGE_PARTITION},
+                ":pending": {"S": PURGE_PENDING_PREFIX},
+            },
+            ConsistentRead=True,
+        )
+        keys = tuple(
+            item[_SK]["S"].removeprefix(PURGE_PENDING_PREFIX)
+            for page in pages
+            for item in page.get("Items", [])
+        )
+        if not keys:
+            return None
+        started = PurgePass(keys=keys)
+        self.save_progress(started)
+        return started
+
+    def save_progress(self, purge: PurgePass) -> None:
+        item = {
+            **_purge_key(PURGE_PASS_SORT_KEY),
+            "keys": {"S": json.dumps(purge.keys)},
+            "cursor": {"S": purge.cursor},
+        }
+        self._client.put_item(TableName=self._table, Item=item)
+
+    def finish_pass(self, purge: PurgePass) -> None:
+        done = [PURGE_PENDING_PREFIX + key for key in purge.keys] + [PURGE_PASS_SORT_KEY]
+        _batch_write(self._client, self._table, [{"DeleteRequest": {"Key": _purge_key(key)}} for key in done])
+
+
+def _batch_write(client: DynamoDBClient, table: str, requests: Sequence[WriteRequestTypeDef]) -> None:
+    """Every request, 25 per BatchWriteItem, the unprocessed ones sent again."""
+    for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+        pending: list[Any] = list(requests[start : start + BATCH_WRITE_LIMIT])
+        while pending:
+            response = client.batch_write_item(RequestItems={table: pending})
+            pending = list(response.get("UnprocessedItems", {}).get(table, []))

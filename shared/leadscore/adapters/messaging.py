@@ -100,12 +100,38 @@ class S3EventArchive:
             f"{ARCHIVE_PREFIX}dt={queued_at:%Y-%m-%d}/hour={queued_at:%H}/"
             f"{hashlib.sha256(ids.encode()).hexdigest()[:32]}.jsonl.gz"
         )
-        lines = "".join(f"{_one_line(message.body)}\n" for message in messages)
         self._client.put_object(
             Bucket=self._bucket,
             Key=key,
-            Body=gzip.compress(lines.encode(), compresslevel=6, mtime=0),
+            Body=_gzip_lines([_one_line(message.body) for message in messages]),
             ContentType="application/gzip",
+        )
+
+    def names_after(self, name: str) -> Iterator[str]:
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=ARCHIVE_PREFIX, StartAfter=max(name, ARCHIVE_PREFIX)
+        )
+        for page in pages:
+            for entry in page.get("Contents", []):
+                yield entry["Key"]
+
+    def lines(self, name: str) -> list[str]:
+        body = self._client.get_object(Bucket=self._bucket, Key=name)["Body"].read()
+        # Split on line feeds only: a body may hold U+2028 and the like inside its strings.
+        return gzip.decompress(body).decode().split("\n")[:-1]
+
+    def replace(self, name: str, lines: Sequence[str]) -> None:
+        """The object rewritten in place, in the storage class it had aged into (the bucket keeps no
+        versions, so the old content is gone)."""
+        storage_class = self._client.head_object(Bucket=self._bucket, Key=name).get(
+            "StorageClass", "STANDARD"
+        )
+        self._client.put_object(
+            Bucket=self._bucket,
+            Key=name,
+            Body=_gzip_lines(lines),
+            ContentType="application/gzip",
+            StorageClass=storage_class,
         )
 
 
@@ -127,6 +153,11 @@ def alert_attributes(alert: Alert) -> dict[str, MessageAttributeValueTypeDef]:
     }
     attributes["score"] = {"DataType": "Number", "StringValue": repr(alert.score)}
     return attributes
+
+
+def _gzip_lines(lines: Sequence[str]) -> bytes:
+    """JSON Lines, gzipped without a timestamp (the same lines make the same bytes)."""
+    return gzip.compress("".join(f"{line}\n" for line in lines).encode(), compresslevel=6, mtime=0)
 
 
 def _one_line(body: str) -> str:

@@ -25,6 +25,7 @@ from leadscore.rules import DEFAULT_RULES_FILE
 REGION = "us-east-1"
 LOCAL_WRITE_KEY = "local-write-key"
 LOCAL_READ_KEY = "local-read-key"
+LOCAL_ADMIN_KEY = "local-admin-key"
 OUTBOX_QUEUE_NAME = f"{resources.SERVICE}-outbox"
 
 
@@ -47,6 +48,7 @@ class LocalResources:
     outbox_queue_url: str
     write_keys_secret: str
     read_keys_secret: str
+    admin_keys_secret: str
 
     def function_environment(self, rules_path: Path = DEFAULT_RULES_FILE) -> dict[str, str]:
         """The variables CDK gives the functions, here pointing at moto's resources and the repository's
@@ -58,6 +60,7 @@ class LocalResources:
             resources.ENV_TOPIC_ARN: self.topic_arn,
             resources.ENV_WRITE_KEYS_SECRET: self.write_keys_secret,
             resources.ENV_READ_KEYS_SECRET: self.read_keys_secret,
+            resources.ENV_ADMIN_KEYS_SECRET: self.admin_keys_secret,
             resources.ENV_RULES_PATH: str(rules_path),
             resources.ENV_OPENAPI_PATH: str(OPENAPI_FILE),
         }
@@ -144,11 +147,12 @@ def provision(client: Callable[[str], Any]) -> LocalResources:
     # Stands in for the e-mail subscription: the local outbox reads what SNS delivers here.
     outbox_url = sqs.create_queue(QueueName=OUTBOX_QUEUE_NAME)["QueueUrl"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, outbox_url))
-    write_secret, read_secret = (
+    write_secret, read_secret, admin_secret = (
         secrets.create_secret(Name=name, SecretString=json.dumps({resources.GENERATED_KEY_FIELD: key}))["ARN"]
         for name, key in (
             (resources.WRITE_KEYS_SECRET_LOCAL_NAME, LOCAL_WRITE_KEY),
             (resources.READ_KEYS_SECRET_LOCAL_NAME, LOCAL_READ_KEY),
+            (resources.ADMIN_KEYS_SECRET_LOCAL_NAME, LOCAL_ADMIN_KEY),
         )
     )
     return LocalResources(
@@ -162,6 +166,7 @@ def provision(client: Callable[[str], Any]) -> LocalResources:
         outbox_queue_url=outbox_url,
         write_keys_secret=write_secret,
         read_keys_secret=read_secret,
+        admin_keys_secret=admin_secret,
     )
 
 

@@ -254,12 +254,11 @@ class StreamPoller(Poller):
 
 
 class SchedulePoller(Poller):
-    """EventBridge -> decay, every ``interval`` seconds."""
-
-    name = "decay-schedule"
+    """EventBridge -> a scheduled function (decay, purge), every ``interval`` seconds."""
 
     def __init__(self, function: LocalFunction, interval: float) -> None:
         super().__init__()
+        self.name = f"{function.spec.name}-schedule"
         self._function = function
         self._interval = interval
         self._next_run = time.monotonic() + interval

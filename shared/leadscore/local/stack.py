@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY, MotoAws, provision
+from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, MotoAws, provision
 from leadscore.local.gateway import LocalGateway
 from leadscore.local.pollers import OutboxPoller, Poller, QueuePoller, SchedulePoller, StreamPoller
 from leadscore.local.runtime import DEFAULT_OUTBOX, local_functions
-from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS
+from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS, PURGE_SCHEDULE_LOCAL_SECONDS
 from leadscore.rules import DEFAULT_RULES_FILE
 
 DEFAULT_PORT = 3000
@@ -51,8 +51,9 @@ class LocalStack:
         self.queue = QueuePoller(self.aws, self.resources, self.functions["score"])
         self.stream = StreamPoller(self.aws, self.resources, self.functions["notify"])
         self.decay = SchedulePoller(self.functions["decay"], self._decay_every)
+        self.purge = SchedulePoller(self.functions["purge"], PURGE_SCHEDULE_LOCAL_SECONDS)
         self.outbox = OutboxPoller(self.aws, self.resources, self._outbox, self._echo)
-        self._pollers = [self.queue, self.stream, self.decay, self.outbox]
+        self._pollers = [self.queue, self.stream, self.decay, self.purge, self.outbox]
         for poller in self._pollers:
             poller.start()
         self._gateway = LocalGateway(self.functions, self._port)
@@ -96,7 +97,8 @@ class LocalStack:
             [
                 f"leadscore local stack on {self.url}",
                 f"  AWS endpoint (moto): {self.aws.endpoint}",
-                f"  write key: {LOCAL_WRITE_KEY}   read key: {LOCAL_READ_KEY}",
+                f"  write key: {LOCAL_WRITE_KEY}   read key: {LOCAL_READ_KEY}   admin key: {LOCAL_ADMIN_KEY}",
+                f"  sales console: {self.url}/console (read key)",
                 f"  rules: {self._rules_path}",
                 f"  alerts: printed here and written to {self._outbox}",
                 f"  decay schedule: every {self._decay_every:g} s",
@@ -104,5 +106,6 @@ class LocalStack:
                 f"  curl -u {LOCAL_WRITE_KEY}: {self.url}/v1/track -H 'content-type: application/json' \\",
                 """       -d '{"userId":"jane@acme.com","event":"Demo Requested"}'""",
                 f"  curl -u {LOCAL_READ_KEY}: {self.url}/v1/leads/jane@acme.com",
+                f"  curl -u {LOCAL_READ_KEY}: '{self.url}/v1/leads?band=hot'",
             ]
         )
