@@ -26,8 +26,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("names", nargs="*", default=[], choices=BENCHMARKS, help="only these benchmarks")
+    # No ``choices``: argparse checks an empty list against them too, and refuses to run every benchmark.
+    parser.add_argument("names", nargs="*", metavar="name", help=f"only these: {', '.join(BENCHMARKS)}")
     names = parser.parse_args().names or [name for name in BENCHMARKS if (BENCH_DIR / f"{name}.py").exists()]
+    if unknown := set(names) - set(BENCHMARKS):
+        parser.error(f"no such benchmark: {', '.join(sorted(unknown))}")
     failed = []
     for name in names:
         print(flush=True)
