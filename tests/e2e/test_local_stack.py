@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from leadscore.cli import main
-from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
+from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY
 from leadscore.local.demo import http_json
 from leadscore.resources import SCORE_QUEUE
 from tests.e2e.conftest import REPO_ROOT
@@ -241,3 +241,35 @@ def test_a_crm_export_of_outcomes_is_imported_through_the_api(
     captured = capsys.readouterr()
     assert "recorded 1, a later outcome kept 0, unknown leads 1, refused 1" in captured.out
     assert f"{export}:4: refused: outcome: 'maybe'" in captured.err
+
+
+def test_sales_list_a_band_and_an_admin_erases_a_person_for_good(stack: str) -> None:
+    person = "erin@globex-erase.com"
+    traits = {"email": person, "title": "VP Engineering", "employees": 500, "country": "US"}
+    messages = [
+        {"type": "identify", "userId": person, "traits": traits},
+        {"type": "track", "userId": person, "event": "Demo Requested"},
+        {"type": "track", "userId": person, "event": "Quote Requested"},
+    ]
+    for message in messages:
+        message["messageId"] = f"{person}-{message.get('event', 'identify')}"
+    assert http_json("POST", f"{stack}/v1/batch", LOCAL_WRITE_KEY, {"batch": messages})[0] == 200
+
+    def listed() -> list[str]:
+        status, page = http_json("GET", f"{stack}/v1/leads?band=hot&limit=200", LOCAL_READ_KEY)
+        assert status == 200
+        return [row["lead_id"] for row in page["leads"]]
+
+    eventually(lambda: person in listed())
+    assert http_json("DELETE", f"{stack}/v1/leads/{person}", LOCAL_READ_KEY)[0] == 401
+    status, erasure = http_json("DELETE", f"{stack}/v1/leads/{person}", LOCAL_ADMIN_KEY)
+    assert (status, erasure["erased_ids"]) == (200, [person])
+    assert lead(stack, person)[0] == 404
+    assert person not in listed()
+    # The same messages again (a tracker retrying, a replay) and a new one: never scored again.
+    # A colleague's message rides last in the same request, to know when the batch was scored.
+    colleague = {"type": "identify", "userId": "after-erasure@globex-erase.com", "traits": {"title": "CTO"}}
+    again = [*messages, {"type": "page", "userId": person, "properties": {"path": "/pricing"}}, colleague]
+    assert http_json("POST", f"{stack}/v1/batch", LOCAL_WRITE_KEY, {"batch": again})[0] == 200
+    eventually(lambda: lead(stack, "after-erasure@globex-erase.com")[0] == 200)
+    assert lead(stack, person)[0] == 404
