@@ -16,6 +16,7 @@ BENCHMARKS = (
     "storage_cost",
     "identity_cost",
     "decay_scan",
+    "list_cost",
     "handler_init",
     "speed_to_lead",
 )

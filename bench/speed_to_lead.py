@@ -115,10 +115,12 @@ class OutboxWatcher:
                 fields = dict(
                     line.split(":", 1) for line in Path(entry.path).read_text().splitlines() if ":" in line
                 )
-                lead = fields.get("Lead", "").split(" (account")[0].strip()
+                # "Lead: [name, ]<lead id>[ (company)][, account <account>]": every word, the id among them.
+                words = fields.get("Lead", "").replace(",", " ").split()
                 if fields.get("Band", "").split()[:1] == ["hot"]:
                     with self._changed:
-                        self.hot[lead] = min(self.hot.get(lead, written), written)
+                        for word in words:
+                            self.hot[word] = min(self.hot.get(word, written), written)
                         self._changed.notify_all()
 
 

@@ -8,7 +8,6 @@ line, and the purge job matches archived messages against it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -17,18 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from leadscore.identity import erasure_key
 from leadscore.lookup import person
 from leadscore.ports import ArchiveObjects, LeadRepository, PurgeWork
-from leadscore.segment import normalised_id
 
 ARCHIVE_PURGE_DAYS = 30
 # The fields of a Segment message that name a lead.
 ID_FIELDS = ("userId", "anonymousId", "previousId")
-
-
-def erasure_key(lead_id: str) -> str:
-    """What the suppression list keeps of an erased id."""
-    return hashlib.sha256(normalised_id(lead_id).encode()).hexdigest()
 
 
 class Erasure(BaseModel):

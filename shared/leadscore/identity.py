@@ -9,9 +9,11 @@ sees wins (offline: the earliest message), and a link that would close a cycle i
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 
 from leadscore.events import Event
+from leadscore.segment import normalised_id
 
 Link = tuple[str, str]
 """``(merged id, the id it now belongs to)``."""
@@ -56,3 +58,9 @@ def links_in_order(events: Iterable[Event]) -> list[Link]:
     """The links the events declare, earliest message first (so the earliest wins for an id linked twice)."""
     ordered = sorted(events, key=lambda event: (event.timestamp, event.message_id))
     return [link for link in map(link_of, ordered) if link is not None]
+
+
+def erasure_key(lead_id: str) -> str:
+    """What the suppression list keeps of an id erased on request: a SHA-256 of the id as the service keys
+    it, never the id (see ``leadscore.erasure``)."""
+    return hashlib.sha256(normalised_id(lead_id).encode()).hexdigest()

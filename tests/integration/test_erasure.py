@@ -13,7 +13,8 @@ import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository, DynamoPurgeWork
 from leadscore.adapters.messaging import S3EventArchive
-from leadscore.erasure import erasure_key, purge_archive
+from leadscore.erasure import purge_archive
+from leadscore.identity import erasure_key
 from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, LocalResources
 from leadscore.records import ErasedLead
 from tests.conftest import load_event

@@ -11,6 +11,7 @@ import base64
 import json
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +20,8 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from leadscore.engine import Signal, decode_state, encode_state
-from leadscore.erasure import erasure_key
 from leadscore.errors import ConcurrentUpdate
-from leadscore.identity import MAX_HOPS
+from leadscore.identity import MAX_HOPS, erasure_key
 from leadscore.ports import PurgePass
 from leadscore.records import ErasedLead, FollowUp, LeadRecord, LeadSummary, MergedLead, Outcome, StoredItem
 from leadscore.resources import BAND_SHARDS, LEADS_TABLE, NEVER_DUE
@@ -41,6 +41,7 @@ OUTCOME_SORT_KEY = "O"
 FOLLOW_UP_SORT_KEY = "F"
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+PARALLEL_QUERIES = 16
 # The suppression list: an item per erased id, keyed by its erasure key (a hash, never the id).
 SUPPRESSED_PREFIX = "X#"
 SUPPRESSED_SORT_KEY = "X"
@@ -446,15 +447,17 @@ class DynamoLeadRepository:
                 yield item[_PK]["S"].removeprefix(LEAD_PREFIX)
 
     def leads_in_bands(self, bands: Sequence[str]) -> list[LeadRecord]:
-        """The leads the band index holds under ``bands``: keys from every shard, items in batches,
-        both eventually consistent (half the read units; a list may lag a write by a second)."""
-        ids = [
-            item[_PK]["S"].removeprefix(LEAD_PREFIX)
-            for partition in _band_partitions(bands)
-            for item in self._query(
-                _BAND.name, "#band = :band", {"#band": _BAND.partition_key.name}, {":band": {"S": partition}}
-            )
-        ]
+        """The leads the band index holds under ``bands``: keys from every shard (queried in parallel:
+        a person waits for the list), items in batches, both eventually consistent (half the read
+        units; a list may lag a write by a second)."""
+
+        def ids_in(partition: str) -> list[str]:
+            values: dict[str, AttributeValueTypeDef] = {":band": {"S": partition}}
+            keys = self._query(_BAND.name, "#band = :band", {"#band": _BAND.partition_key.name}, values)
+            return [item[_PK]["S"].removeprefix(LEAD_PREFIX) for item in keys]
+
+        with ThreadPoolExecutor(max_workers=PARALLEL_QUERIES) as pool:
+            ids = [lead_id for found in pool.map(ids_in, _band_partitions(bands)) for lead_id in found]
         return list(self.get_many(ids, consistent=False).values())
 
     def follow_ups_of(self, lead_ids: Sequence[str]) -> dict[str, FollowUp]:
