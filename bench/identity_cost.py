@@ -690,7 +690,8 @@ def _print_summary(identities: Mapping[str, Identities], results: Mapping[tuple[
         each = marker_units / max(1, marker_count)
         print(
             f"    {marker_count:,} merge markers written, {each:.2f} write units "
-            f"each (the visitor's item replaced, and its decay index entry, if any, removed); marker reads "
+            "each (the visitor's item replaced, its by-band entry, if any, removed, its by-merge entry "
+            "added); marker reads "
             f"{marker_reads:.3f} read units per event"
         )
     plain, identity = (results[(stream, DEFAULT)] for stream in STREAMS)

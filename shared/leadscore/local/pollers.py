@@ -313,7 +313,10 @@ class OutboxPoller(Poller):
         digest = hashlib.sha256(alert.signal_id.encode()).hexdigest()[:8]
         name = f"{alert.at:%Y%m%dT%H%M%S}-{alert.kind}-{digest}.eml"
         mail = f"From: leadscore alerts <no-reply@sns.local>\nSubject: {subject}\n\n{email_text(alert)}"
-        (self.folder / name).write_text(mail)
+        # Written aside, then renamed: whoever watches the folder never reads half an e-mail.
+        partial = self.folder / f".{name}.partial"
+        partial.write_text(mail)
+        partial.replace(self.folder / name)
         self._echo(
             f"ALERT  {subject}\n" + "".join(f"       {line}\n" for line in email_text(alert).splitlines())
         )
