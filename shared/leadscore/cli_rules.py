@@ -5,17 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from leadscore.engine import LeadScore, LeadState, Signal, evaluate, score_lead
+from leadscore.cli_replay import archive_lines
+from leadscore.engine import LeadScore, Signal, score_lead
 from leadscore.events import Event
-from leadscore.identity import add_links, links_in_order, person_of
+from leadscore.replay import recorded_events, replay_states
 from leadscore.rules import DEFAULT_RULES_FILE, RuleFileError, RuleSet, load_rules
-from leadscore.segment import InvalidMessage, loads, read_message
+from leadscore.segment import InvalidMessage
 
 
 def register(commands: Any) -> None:
@@ -31,7 +30,11 @@ def register(commands: Any) -> None:
 
     trial = actions.add_parser("try", help="score Segment-shaped events (one JSON message per line) offline")
     trial.add_argument("file", type=Path, help="the rule file")
-    trial.add_argument("events", type=Path, help="JSON lines of Segment messages; - reads standard input")
+    trial.add_argument(
+        "events",
+        type=Path,
+        help="JSON lines of Segment messages (as sent or as archived, .gz too, or a folder); - reads stdin",
+    )
     trial.add_argument("--json", action="store_true", help="one JSON object per lead per line")
     trial.add_argument(
         "--at", type=_moment, default=None, help="read the scores at this ISO time (default now)"
@@ -78,7 +81,10 @@ def _try(arguments: argparse.Namespace) -> int:
     except InvalidMessage as error:
         print(str(error), file=sys.stderr)
         return 2
-    scores = [(score_lead(rules, state, at), signals) for state, signals in _replay(rules, events, at)]
+    scores = [
+        (score_lead(rules, state, at), signals)
+        for state, signals in replay_states(rules, events, at).values()
+    ]
     scores.sort(key=lambda pair: (-pair[0].score, pair[0].lead_id))
     if arguments.json:
         for score, signals in scores:
@@ -95,39 +101,11 @@ def _try(arguments: argparse.Namespace) -> int:
 def _read_events(path: Path, at: datetime) -> list[Event]:
     """Parse every line; the first bad one stops the run, naming its line and field.
 
-    A line is a Segment message as sent or as queued and archived (with ``receivedAt``); one with no
-    ``messageId`` is its own message (two identical lines are two clicks); one with no time happened at
-    ``at``.
+    A line is a Segment message as sent or as queued and archived (with ``receivedAt``); a file may be
+    gzipped as the archive keeps it, and a folder is read file by file. One with no ``messageId`` is its
+    own message (two identical lines are two clicks); one with no time happened at ``at``.
     """
-    source: TextIO = sys.stdin if str(path) == "-" else path.open(encoding="utf-8")
-    events = []
-    with source:
-        for number, line in enumerate(source, start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                events.append(
-                    read_message(loads(line), message_id=f"{path}:{number}", received_at=None, undated_at=at)
-                )
-            except InvalidMessage as error:
-                raise InvalidMessage(f"{path}:{number}: {error.field}", error.message) from None
-    return events
-
-
-def _replay(rules: RuleSet, events: Iterable[Event], at: datetime) -> list[tuple[LeadState, list[Signal]]]:
-    """Each person's events in time order, each evaluated at its own moment, as the live service would;
-    an anonymous visitor's events are the person's they were linked to (see ``identity``)."""
-    states: dict[str, LeadState] = {}
-    signals: dict[str, list[Signal]] = defaultdict(list)
-    happened = [event for event in events if event.timestamp <= at]
-    links: dict[str, str] = {}
-    add_links(links, links_in_order(happened))
-    for event in sorted(happened, key=lambda item: (item.timestamp, item.message_id)):
-        person = person_of(event.lead_id, links)
-        evaluation = evaluate(rules, states.get(person), [event], event.timestamp, lead_id=person)
-        states[person] = evaluation.state
-        signals[person].extend(evaluation.signals)
-    return [(state, signals[lead_id]) for lead_id, state in states.items()]
+    return list(recorded_events(archive_lines([str(path)], since=None), at))
 
 
 def _as_json(score: LeadScore, signals: list[Signal]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from leadscore.alerts import display_name, trait_text
 from leadscore.engine import AccountScore, LeadScore, score_account, score_lead, turned_hot_at
 from leadscore.lookup import waiting_since
 from leadscore.ports import LeadRepository
-from leadscore.records import FollowUp, LeadRecord
+from leadscore.records import FollowUp, LeadRecord, LeadSummary
 from leadscore.rules import RuleSet
 from leadscore.segment import InvalidMessage
 
@@ -45,18 +45,13 @@ class LeadListQuery(ListQuery):
     region: str | None = Field(default=None, description="The lead's `region` or `country` trait (any case)")
 
 
-class LeadListItem(BaseModel):
+class LeadListItem(LeadSummary):
+    """A lead's figures as of the list's time, who it is, and where sales stand with it."""
+
     lead_id: str
     account_id: str | None
     name: str | None
     company: str | None
-    score: float
-    fit: float
-    engagement: float
-    band: str
-    stage: str
-    grade: str
-    as_of: datetime
     turned_hot_at: datetime | None = Field(description="When the lead last entered an alerting band")
     waiting_since: datetime | None = Field(description="Turned hot, and no follow-up recorded since")
     follow_up: FollowUp | None
@@ -137,17 +132,11 @@ def _item(rules: RuleSet, lead: LeadRecord, score: LeadScore, follow_up: FollowU
     turned = turned_hot_at(rules, lead.state, score.band)
     turned_at = datetime.fromtimestamp(turned, UTC) if turned is not None else None
     return LeadListItem(
+        **LeadSummary.of(score).model_dump(),
         lead_id=lead.lead_id,
         account_id=score.account_id,
         name=display_name(score.profile),
         company=trait_text(score.profile.get("company")),
-        score=score.score,
-        fit=score.fit,
-        engagement=score.engagement,
-        band=score.band,
-        stage=score.stage,
-        grade=score.grade,
-        as_of=score.as_of,
         turned_hot_at=turned_at,
         waiting_since=waiting_since(turned_at, follow_up),
         follow_up=follow_up,

@@ -259,11 +259,12 @@ class DynamoLeadRepository:
             stored = self._kept(item_to_stored(item))
             found[stored.lead_id] = stored
         missing = [lead_id for lead_id in lead_ids if lead_id not in found]
-        return found | {lead_id: ErasedLead(lead_id=lead_id) for lead_id in self._suppressed(missing)}
+        return found | {lead_id: ErasedLead(lead_id=lead_id) for lead_id in self.suppressed(missing)}
 
-    def _suppressed(self, lead_ids: Sequence[str]) -> list[str]:
-        """The ids on the suppression list: asked only for ids without an item (a new lead, or one erased),
-        strongly consistent, so that no write can follow an erasure's delete and bring the lead back."""
+    def suppressed(self, lead_ids: Sequence[str]) -> list[str]:
+        """The ids on the suppression list, strongly consistent (so that no write can follow an erasure's
+        delete and bring the lead back). Scoring asks only for ids without an item (a new lead, or one
+        erased); a replay asks for every id it meets."""
         by_key = {erasure_key(lead_id): lead_id for lead_id in lead_ids}
         keys = [_suppression_key(key) for key in by_key]
         return [
