@@ -410,6 +410,17 @@ def _split(values: Mapping[str, Value], form: FormSettings) -> tuple[dict[str, V
     return traits, properties
 
 
+def contact_traits(row: Mapping[str, str], form: FormSettings | None = None) -> dict[str, Value]:
+    """A contact's traits (a CRM row), read as a form's fields are: the recognised names and the form's
+    mapping give the trait; any other column is kept as a trait under its own name, so a rule can read
+    it. Empty cells are left out."""
+    values: dict[str, Value] = {
+        name.strip(): value.strip() for name, value in row.items() if name and value and value.strip()
+    }
+    traits, others = _split(values, form or FormSettings())
+    return {**others, **traits}
+
+
 def _trait_value(name: str, trait: str, value: Value) -> Value:
     texts = value if isinstance(value, list) else [value]
     if any(isinstance(text, str) and len(text) > MAX_TRAIT_CHARS for text in texts):

@@ -273,3 +273,20 @@ def test_sales_list_a_band_and_an_admin_erases_a_person_for_good(stack: str) -> 
     assert http_json("POST", f"{stack}/v1/batch", LOCAL_WRITE_KEY, {"batch": again})[0] == 200
     eventually(lambda: lead(stack, "after-erasure@globex-erase.com")[0] == 200)
     assert lead(stack, person)[0] == 404
+
+
+def test_a_crm_export_of_contacts_is_scored_from_their_traits(stack: str, tmp_path: Path) -> None:
+    export = tmp_path / "contacts.csv"
+    export.write_text(
+        "Email Address;First Name;Job Title;Company Size;Country\n"
+        "nora@umbrella-import.com;Nora;Chief Technology Officer;1,200;US\n"
+        "no address;Bo;Manager;10;US\n"
+    )
+    assert main(["contacts", "import", str(export), "--api", stack, "--key", LOCAL_WRITE_KEY]) == 0
+    status, nora = eventually(
+        lambda: (answer := lead(stack, "nora@umbrella-import.com"))[0] == 200 and answer
+    )
+    assert status == 200
+    rules = {item["rule"] for item in nora["explanation"]}
+    assert {"title-c-level", "company-size-core"} <= rules
+    assert nora["profile"]["firstName"] == "Nora"

@@ -11,10 +11,10 @@ import boto3
 import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.cli_rules import _replay
 from leadscore.engine import score_lead
 from leadscore.local.aws import LOCAL_WRITE_KEY, LocalResources
 from leadscore.records import MergedLead
+from leadscore.replay import replay_states
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.segment import loads, read_message
 from tests.integration.conftest import Invoke, api_event, basic, score_queued, sqs_batch
@@ -64,7 +64,10 @@ def queued_messages(aws: LocalResources) -> list[dict[str, Any]]:
 
 def offline_score(messages: list[dict[str, Any]], at: datetime) -> dict[str, float]:
     events = [read_message(loads(json.dumps(m)), message_id=None, received_at=None) for m in messages]
-    return {state.lead_id: score_lead(RULES, state, at).score for state, _ in _replay(RULES, events, at)}
+    return {
+        state.lead_id: score_lead(RULES, state, at).score
+        for state, _ in replay_states(RULES, events, at).values()
+    }
 
 
 def test_anonymous_first_then_identified_is_one_lead_with_both(aws: LocalResources, invoke: Invoke) -> None:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadscore.cli_rules import _replay
 from leadscore.email_kinds import account_domain
 from leadscore.engine import LeadState, score_lead
 from leadscore.errors import NotFound
@@ -18,6 +17,7 @@ from leadscore.events import Event
 from leadscore.identity import add_links, link_of, links_in_order, person_of
 from leadscore.lookup import lead_view
 from leadscore.records import LeadRecord, MergedLead
+from leadscore.replay import replay_states
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import QueuedEvent, score_queued_events
 from tests.fakes import InMemoryLeadRepository
@@ -66,7 +66,7 @@ def deliver(repository: InMemoryLeadRepository, *events: Event, at: datetime = N
 
 
 def offline(events: list[Event], at: datetime = NOW) -> dict[str, LeadState]:
-    return {state.lead_id: state for state, _ in _replay(RULES, events, at)}
+    return {state.lead_id: state for state, _ in replay_states(RULES, events, at).values()}
 
 
 def live_scores(repository: InMemoryLeadRepository, at: datetime = NOW) -> dict[str, float]:
