@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -124,6 +125,12 @@ def get_accounts(
     *, band: Band = None, limit: Limit = ListQuery.model_fields["limit"].default, cursor: Cursor = None
 ) -> AccountPage:
     return list_accounts(*_reader(), ListQuery(band=band, limit=limit, cursor=cursor), datetime.now(UTC))
+
+
+@app.get("/", include_in_schema=False)
+def get_root() -> Response[str]:
+    """A person who opens the API's address gets the console."""
+    return Response(HTTPStatus.FOUND, headers={"Location": "/console"}, body="")
 
 
 @app.get("/console", include_in_schema=False)

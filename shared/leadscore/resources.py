@@ -95,6 +95,8 @@ class Route:
     method: Literal["GET", "POST", "DELETE"]
     path: str
     function: str
+    # A page for a browser (the console), not an API operation: left out of the OpenAPI document.
+    page: bool = False
 
 
 @dataclass(frozen=True)
@@ -234,8 +236,9 @@ ROUTES = (
     Route("POST", "/v1/leads/{lead_id}/status", "leads"),
     Route("GET", "/v1/accounts/{account_id}", "leads"),
     # The sales console: static files, public (every call it makes asks for a read key).
-    Route("GET", "/console", "leads"),
-    Route("GET", "/console/{name}", "leads"),
+    Route("GET", "/", "leads", page=True),
+    Route("GET", "/console", "leads", page=True),
+    Route("GET", "/console/{name}", "leads", page=True),
 )
 
 # CORS, the same on API Gateway and the local gateway. Origins are a deploy setting (`allowedOrigins`
