@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from leadscore.errors import ConcurrentUpdate
 from leadscore.ports import QueuedMessage
@@ -54,21 +54,13 @@ class InMemoryLeadRepository:
             self.writes += 1
 
     def record_outcome(self, lead_id: str, outcome: Outcome) -> bool:
-        kept = self.outcomes.get(lead_id)
-        if kept is not None and kept.at > outcome.at:
-            return False
-        self.outcomes[lead_id] = outcome
-        return True
+        return _keep_latest(self.outcomes, lead_id, outcome)
 
     def outcome_of(self, lead_id: str) -> Outcome | None:
         return self.outcomes.get(lead_id)
 
     def record_follow_up(self, lead_id: str, follow_up: FollowUp) -> bool:
-        kept = self.follow_ups.get(lead_id)
-        if kept is not None and kept.at > follow_up.at:
-            return False
-        self.follow_ups[lead_id] = follow_up
-        return True
+        return _keep_latest(self.follow_ups, lead_id, follow_up)
 
     def follow_up_of(self, lead_id: str) -> FollowUp | None:
         return self.follow_ups.get(lead_id)
@@ -87,6 +79,18 @@ class InMemoryLeadRepository:
 
     def leads_in_bands(self, bands: Sequence[str]) -> list[LeadRecord]:
         return [record for record in self.records.values() if record.listed and record.summary.band in bands]
+
+
+Kept = TypeVar("Kept", Outcome, FollowUp)
+
+
+def _keep_latest(store: dict[str, Kept], lead_id: str, record: Kept) -> bool:
+    """Keep ``record`` unless a later one is kept already (as the table's condition does)."""
+    kept = store.get(lead_id)
+    if kept is not None and kept.at > record.at:
+        return False
+    store[lead_id] = record
+    return True
 
 
 class RecordingQueue:

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from leadscore.cli_outcomes import iso_time
 from leadscore.email_kinds import email_domain
 from leadscore.forms import contact_traits
 from leadscore.local.demo import http_json
@@ -84,7 +85,7 @@ def contact_message(row: Mapping[str, str], form: FormSettings | None = None) ->
         "messageId": f"import-{digest}",
     }
     if created:
-        message["timestamp"] = created if "T" in created else f"{created}T00:00:00Z"
+        message["timestamp"] = iso_time(created)
     return message
 
 

@@ -72,7 +72,7 @@ def _record(api: str, key: str, fields: dict[str, str]) -> tuple[str, str]:
             return "refused", f"value: {fields['value']!r} is not a number"
     moment = fields.get("date") or fields.get("at")
     if moment:
-        body["at"] = moment if "T" in moment else f"{moment}T00:00:00Z"
+        body["at"] = iso_time(moment)
     status, answer = _post(
         f"{api.rstrip('/')}/v1/leads/{urllib.parse.quote(lead, safe='')}/outcome", key, body
     )
@@ -81,6 +81,11 @@ def _record(api: str, key: str, fields: dict[str, str]) -> tuple[str, str]:
     if status == 404:
         return "unknown lead", lead
     return "refused", f"{lead}: {answer.get('message', status)}"
+
+
+def iso_time(text: str) -> str:
+    """A CSV cell's time as the API takes it: a bare date is midnight UTC."""
+    return text if "T" in text else f"{text}T00:00:00Z"
 
 
 def _post(url: str, key: str, body: dict[str, Any]) -> tuple[int, Any]:

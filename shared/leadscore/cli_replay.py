@@ -22,7 +22,7 @@ import boto3
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.adapters.messaging import S3EventArchive
-from leadscore.erasure import ID_FIELDS
+from leadscore.erasure import ids_of
 from leadscore.identity import erasure_key
 from leadscore.replay import Comparison, compare, recorded_events
 from leadscore.rules import DEFAULT_RULES_FILE, RuleFileError, load_rules
@@ -55,7 +55,9 @@ def register(commands: Any) -> None:
     replay.add_argument(
         "--since", type=date.fromisoformat, default=None, help="only history from this day on"
     )
-    replay.add_argument("--at", default=None, help="read the scores at this ISO time (default now)")
+    replay.add_argument(
+        "--at", type=iso_moment, default=None, help="read the scores at this ISO time (default now)"
+    )
     replay.add_argument(
         "--table",
         default=None,
@@ -79,7 +81,7 @@ def _replay(arguments: argparse.Namespace) -> int:
     except RuleFileError as error:
         print(f"replay: {error}", file=sys.stderr)
         return 2
-    at = _moment(arguments.at)
+    at: datetime = arguments.at or datetime.now(UTC)
     since = datetime.combine(arguments.since, datetime.min.time(), UTC) if arguments.since else None
     lines = list(archive_lines(arguments.archive, since=arguments.since, endpoint_url=arguments.endpoint_url))
     erased: set[str] = set()
@@ -140,8 +142,7 @@ def ids_named(lines: Iterable[Line]) -> set[str]:
             message = loads(line)
         except InvalidMessage:
             continue
-        if isinstance(message, dict):
-            ids.update(message[name] for name in ID_FIELDS if isinstance(message.get(name), str))
+        ids.update(ids_of(message))
     return ids
 
 
@@ -161,10 +162,12 @@ def _from(name: str, since: date | None) -> bool:
     return since is None or day is None or date.fromisoformat(day.group(1)) >= since
 
 
-def _moment(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+def iso_moment(text: str) -> datetime:
+    """An ISO time on the command line (UTC when it names no zone)."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadscore.cli_replay import archive_lines
+from leadscore.cli_replay import archive_lines, iso_moment
 from leadscore.engine import LeadScore, Signal, score_lead
 from leadscore.events import Event
 from leadscore.replay import recorded_events, replay_states
@@ -37,17 +37,9 @@ def register(commands: Any) -> None:
     )
     trial.add_argument("--json", action="store_true", help="one JSON object per lead per line")
     trial.add_argument(
-        "--at", type=_moment, default=None, help="read the scores at this ISO time (default now)"
+        "--at", type=iso_moment, default=None, help="read the scores at this ISO time (default now)"
     )
     trial.set_defaults(func=_try)
-
-
-def _moment(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _load(path: Path) -> RuleSet | None:

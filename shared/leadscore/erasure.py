@@ -46,22 +46,29 @@ def erase(repository: LeadRepository, lead_id: str, now: datetime) -> Erasure:
     )
 
 
-def names_erased(line: str, erased: Callable[[Iterable[str]], bool]) -> bool:
-    """Whether an archived line (one queued message) is about an erased id. A line that is not a JSON
-    object names nobody."""
-    try:
-        message: Any = json.loads(line)
-    except ValueError:
-        return False
+def ids_of(message: Any) -> list[str]:
+    """The lead ids a message (parsed) names; something that is not a JSON object names nobody."""
     if not isinstance(message, dict):
-        return False
-    ids = [message[field] for field in ID_FIELDS if isinstance(message.get(field), str)]
+        return []
+    return [message[field] for field in ID_FIELDS if isinstance(message.get(field), str)]
+
+
+def names_erased(message: Any, erased: Callable[[Iterable[str]], bool]) -> bool:
+    """Whether a message (one archived line, parsed) is about an erased id."""
+    ids = ids_of(message)
     return bool(ids) and erased(erasure_key(lead_id) for lead_id in ids)
 
 
 def without_erased(lines: Iterable[str], erased: Callable[[Iterable[str]], bool]) -> Iterator[str]:
-    """The archived lines that a replay may read: every path that reads the archive filters with this."""
-    return (line for line in lines if not names_erased(line, erased))
+    """The archived lines that may be kept: a line that is not JSON names nobody."""
+    return (line for line in lines if not names_erased(_parsed(line), erased))
+
+
+def _parsed(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadscore.alerts import display_name, trait_text
-from leadscore.engine import AccountScore, LeadScore, score_account, score_lead, turned_hot_at
-from leadscore.lookup import waiting_since
+from leadscore.engine import AccountScore, LeadScore, score_account, score_lead
+from leadscore.lookup import turned_hot, waiting_since
 from leadscore.ports import LeadRepository
 from leadscore.records import FollowUp, LeadRecord, LeadSummary
 from leadscore.rules import RuleSet
@@ -129,8 +129,7 @@ def _same(trait: Any, wanted: str) -> bool:
 
 
 def _item(rules: RuleSet, lead: LeadRecord, score: LeadScore, follow_up: FollowUp | None) -> LeadListItem:
-    turned = turned_hot_at(rules, lead.state, score.band)
-    turned_at = datetime.fromtimestamp(turned, UTC) if turned is not None else None
+    turned_at = turned_hot(rules, lead, score.band)
     return LeadListItem(
         **LeadSummary.of(score).model_dump(),
         lead_id=lead.lead_id,

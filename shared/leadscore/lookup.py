@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import Field
 
@@ -15,6 +15,7 @@ from leadscore.engine import (
     score_lead,
     turned_hot_at,
 )
+from leadscore.engine.state import moment
 from leadscore.errors import NotFound
 from leadscore.identity import MAX_HOPS
 from leadscore.ports import LeadRepository
@@ -44,21 +45,26 @@ def lead_view(repository: LeadRepository, rules: RuleSet, lead_id: str, at: date
     lead = person(repository, lead_id)
     score = score_lead(rules, lead.state, at)
     follow_up = repository.follow_up_of(lead.lead_id)
-    turned = turned_hot_at(rules, lead.state, score.band)
     return LeadView(
         **score.model_dump(),
         follow_up=follow_up,
         outcome=repository.outcome_of(lead.lead_id),
-        waiting_since=waiting_since(datetime.fromtimestamp(turned, UTC) if turned else None, follow_up),
+        waiting_since=waiting_since(turned_hot(rules, lead, score.band), follow_up),
         recent_activity=recent_activity(score),
     )
 
 
-def waiting_since(turned_hot: datetime | None, follow_up: FollowUp | None) -> datetime | None:
+def turned_hot(rules: RuleSet, lead: LeadRecord, band: str) -> datetime | None:
+    """When a lead in an alerting ``band`` last entered it or was fast-tracked."""
+    turned = turned_hot_at(rules, lead.state, band)
+    return moment(turned) if turned is not None else None
+
+
+def waiting_since(turned: datetime | None, follow_up: FollowUp | None) -> datetime | None:
     """When the lead turned hot, if no follow-up was recorded since."""
-    if turned_hot is None or (follow_up is not None and follow_up.at >= turned_hot):
+    if turned is None or (follow_up is not None and follow_up.at >= turned):
         return None
-    return turned_hot
+    return turned
 
 
 def person(repository: LeadRepository, lead_id: str) -> LeadRecord:

@@ -51,10 +51,11 @@ def recorded_events(
     for where, line in lines:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        if erased is not None and names_erased(line, erased):
-            continue
         try:
-            event = read_message(loads(line), message_id=where, received_at=None, undated_at=at)
+            message = loads(line)
+            if erased is not None and names_erased(message, erased):
+                continue
+            event = read_message(message, message_id=where, received_at=None, undated_at=at)
         except InvalidMessage as error:
             raise InvalidMessage(f"{where}: {error.field}", error.message) from None
         if since is None or event.timestamp >= since:

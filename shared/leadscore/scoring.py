@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
 from leadscore.engine import LeadState, evaluate, reminder_due_at, settle_reminder
+from leadscore.engine.state import epoch, moment
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
 from leadscore.identity import MAX_HOPS, add_links, links_in_order, person_of
@@ -208,17 +209,16 @@ def evaluated_record(
     evaluation = evaluate(rules, state, events, now, merging=merging, lead_id=lead_id)
     state, signals = evaluation.state, evaluation.signals
     reminder = reminder_due_at(rules, state)
-    if follow_up is not None and reminder is not None and reminder <= now.timestamp():
+    if follow_up is not None and reminder is not None and reminder <= epoch(now):
         followed_up = follow_up()
         state, reminded = settle_reminder(
-            rules, state, int(followed_up.at.timestamp()) if followed_up else None, int(now.timestamp())
+            rules, state, epoch(followed_up.at) if followed_up else None, epoch(now)
         )
         signals = [*signals, reminded] if reminded else signals
         reminder = None
-    change = min(
-        (time for time in (evaluation.next_band_change(), _moment(reminder)) if time is not None),
-        default=None,
-    )
+    change = evaluation.next_band_change()
+    if reminder is not None:
+        change = moment(reminder) if change is None else min(change, moment(reminder))
     return LeadRecord(
         lead_id=lead_id,
         version=(record.version if record else 0) + 1,
@@ -228,10 +228,6 @@ def evaluated_record(
         decay_due_at=decay_due(record.decay_due_at if record else None, change, now),
         listed=rules.band_rank[evaluation.headline.band] > 0,
     )
-
-
-def _moment(seconds: int | None) -> datetime | None:
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
 
 
 def decay_due(indexed: datetime | None, change: datetime | None, now: datetime) -> datetime | None:

@@ -214,6 +214,11 @@ def lead_key(lead_id: str, sort_key: str = LEAD_SORT_KEY) -> dict[str, Attribute
     return {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": sort_key}}
 
 
+def _lead_id(item: Item) -> str:
+    """The lead id of an item or index entry keyed by the lead."""
+    return str(item[_PK]["S"]).removeprefix(LEAD_PREFIX)
+
+
 def record_to_item(record: LeadRecord) -> dict[str, AttributeValueTypeDef]:
     return StoredLead.of(record).attribute_values()
 
@@ -244,8 +249,6 @@ class DynamoLeadRepository:
         self._merges: dict[str, MergedLead] = {}
 
     def read(self, lead_id: str) -> StoredItem | None:
-        if lead_id in self._merges:
-            return self._merges[lead_id]
         return self.read_many([lead_id]).get(lead_id)
 
     def get(self, lead_id: str) -> LeadRecord | None:
@@ -306,7 +309,7 @@ class DynamoLeadRepository:
         targets = [lead_id]
         for _ in range(MAX_HOPS):
             merged = [
-                item[_PK]["S"].removeprefix(LEAD_PREFIX)
+                _lead_id(item)
                 for target in targets
                 for item in self._query(
                     _MERGE.name,
@@ -405,7 +408,7 @@ class DynamoLeadRepository:
     ) -> bool:
         """A small item beside the lead (no index attribute), written unless a later one is there."""
         moment: AttributeValueTypeDef = {"N": str(int(at.timestamp()))}
-        item = {_PK: {"S": LEAD_PREFIX + lead_id}, _SK: {"S": sort_key}, time_name: moment, **values}
+        item = {**lead_key(lead_id, sort_key), time_name: moment, **values}
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -432,7 +435,7 @@ class DynamoLeadRepository:
             {"#account": _ACCOUNT.partition_key.name},
             {":account": {"S": account_id}},
         )
-        ids = [item[_PK]["S"].removeprefix(LEAD_PREFIX) for item in keys]
+        ids = [_lead_id(item) for item in keys]
         return list(self.get_many(ids).values())
 
     def due_for_decay(self, now: datetime, bands: Sequence[str]) -> Iterator[str]:
@@ -445,7 +448,7 @@ class DynamoLeadRepository:
                 {":band": {"S": partition}, ":now": {"N": str(int(now.timestamp()))}},
             )
             for item in items:
-                yield item[_PK]["S"].removeprefix(LEAD_PREFIX)
+                yield _lead_id(item)
 
     def leads_in_bands(self, bands: Sequence[str]) -> list[LeadRecord]:
         """The leads the band index holds under ``bands``: keys from every shard (queried in parallel:
@@ -455,7 +458,7 @@ class DynamoLeadRepository:
         def ids_in(partition: str) -> list[str]:
             values: dict[str, AttributeValueTypeDef] = {":band": {"S": partition}}
             keys = self._query(_BAND.name, "#band = :band", {"#band": _BAND.partition_key.name}, values)
-            return [item[_PK]["S"].removeprefix(LEAD_PREFIX) for item in keys]
+            return [_lead_id(item) for item in keys]
 
         with ThreadPoolExecutor(max_workers=PARALLEL_QUERIES) as pool:
             ids = [lead_id for found in pool.map(ids_in, _band_partitions(bands)) for lead_id in found]
@@ -464,10 +467,7 @@ class DynamoLeadRepository:
     def follow_ups_of(self, lead_ids: Sequence[str]) -> dict[str, FollowUp]:
         """The follow-ups kept for ``lead_ids`` (those that have one), in batches."""
         keys = [lead_key(lead_id, FOLLOW_UP_SORT_KEY) for lead_id in lead_ids]
-        return {
-            item[_PK]["S"].removeprefix(LEAD_PREFIX): _follow_up(item)
-            for item in self._batch_get(keys, consistent=False)
-        }
+        return {_lead_id(item): _follow_up(item) for item in self._batch_get(keys, consistent=False)}
 
     def _query(
         self,
