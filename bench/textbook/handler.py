@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter
 
 from bench.textbook import ENV_IDEMPOTENCY_TABLE, ENV_TABLE, IDEMPOTENCY_TABLE, TABLE
 from leadscore.engine import LeadState, evaluate
@@ -47,6 +48,8 @@ idempotency = IdempotencyConfig(
     raise_on_no_idempotency_key=True,
 )
 rules = load_rules(os.environ.get("RULES_PATH") or DEFAULT_RULES_FILE)
+# The textbook keeps the whole state as JSON, as a scorer without a compact encoding would.
+STATE = TypeAdapter(LeadState)
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
@@ -56,14 +59,14 @@ def score_record(record: SQSRecord) -> dict[str, Any]:
     event = read_message(loads(record.body), message_id=record.message_id, received_at=None)
     key = {"lead_id": {"S": event.lead_id}}
     found = dynamodb.get_item(TableName=table_name, Key=key, ConsistentRead=True).get("Item")
-    state = LeadState.model_validate_json(found["state"]["S"]) if found else None
+    state = STATE.validate_json(found["state"]["S"]) if found else None
     evaluation = evaluate(rules, state, [event], datetime.now(UTC))
     score = evaluation.score
     dynamodb.put_item(
         TableName=table_name,
         Item={
             **key,
-            "state": {"S": evaluation.state.model_dump_json()},
+            "state": {"S": STATE.dump_json(evaluation.state).decode()},
             "score": {"N": repr(score.score)},
             "fit": {"N": repr(score.fit)},
             "engagement": {"N": repr(score.engagement)},

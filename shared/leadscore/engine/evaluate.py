@@ -79,5 +79,5 @@ def evaluate(
         "alerted": alerted,
     }
     if any(getattr(recorded, name) != value for name, value in updates.items()):
-        recorded = recorded.model_copy(update=updates)
+        recorded = recorded.but(**updates)
     return Evaluation(state=recorded, signals=signals, reading=current, timeline=timeline, at=at)

@@ -35,7 +35,7 @@ def settle_reminder(
 ) -> tuple[LeadState, Signal | None]:
     """The due reminder settled as of ``now``: a signal if the lead still waits (still in an alerting band,
     no follow-up since it turned hot), none otherwise; either way not due again for this turn to hot."""
-    settled = state.model_copy(update={"alerted": {**state.alerted, REMINDER: now}})
+    settled = state.but(alerted={**state.alerted, REMINDER: now})
     turned = turned_hot_at(rules, state, state.band) if state.band is not None else None
     if turned is None or state.band is None or (followed_up_at is not None and followed_up_at >= turned):
         return settled, None

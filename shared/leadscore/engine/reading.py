@@ -265,7 +265,7 @@ class Timeline:
         if self._settled_after(start, position):
             return None
         if self.rules.fit_decays:  # the profile itself changes with time: lay the facts out per moment
-            state = self.state.model_copy(update={"band": position[0], "stage": position[1]})
+            state = self.state.but(band=position[0], stage=position[1])
             return _search(lambda at: reading(self.rules, state, at, explain=False).position, start)
         return _search(lambda at: self.reading(at, since=position, explain=False).position, start)
 

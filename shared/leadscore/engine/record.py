@@ -76,7 +76,7 @@ def record_events(rules: RuleSet, state: LeadState, events: Sequence[Event], at:
     if folded_until != state.folded_until:
         changes["folded_until"] = folded_until
     changes["account_id"] = _account_of(rules, group[1], traits.get("email"))
-    return state.model_copy(update=changes)
+    return state.but(**changes)
 
 
 def join_states(rules: RuleSet, state: LeadState, other: LeadState, at: int) -> LeadState:
@@ -126,23 +126,21 @@ def join_states(rules: RuleSet, state: LeadState, other: LeadState, at: int) -> 
     alerted = dict(state.alerted)
     for kind, time in other.alerted.items():
         alerted[kind] = max(time, alerted.get(kind, time))
-    result = state.model_copy(
-        update={
-            "traits": traits,
-            "trait_times": trait_times,
-            "group_at": group[0],
-            "group_id": group[1],
-            "account_id": _account_of(rules, group[1], traits.get("email")),
-            "hits": hits,
-            "occurrences": occurrences,
-            "disqualified": disqualified,
-            "fast_tracked": fast_tracked,
-            "alerted": alerted,
-            "sales_accepted_at": min(accepted, default=None),
-            "first_at": min(firsts, default=None),
-            "last_at": max(lasts, default=None),
-            "folded_until": folded_until,
-        }
+    result = state.but(
+        traits=traits,
+        trait_times=trait_times,
+        group_at=group[0],
+        group_id=group[1],
+        account_id=_account_of(rules, group[1], traits.get("email")),
+        hits=hits,
+        occurrences=occurrences,
+        disqualified=disqualified,
+        fast_tracked=fast_tracked,
+        alerted=alerted,
+        sales_accepted_at=min(accepted, default=None),
+        first_at=min(firsts, default=None),
+        last_at=max(lasts, default=None),
+        folded_until=folded_until,
     )
     return state if result == state else result
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
-
-from pydantic import BaseModel, Field
 
 DAY = 86_400
 
@@ -57,28 +55,37 @@ class RuleHits:
         return [time for time, _ in self.facts]
 
 
-class LeadState(BaseModel):
-    """A lead's facts. ``band``, ``stage`` and ``sharp_rise_at`` are what the last evaluation concluded."""
+@dataclass(frozen=True, slots=True)
+class LeadState:
+    """A lead's facts. ``band``, ``stage`` and ``sharp_rise_at`` are what the last evaluation concluded.
+
+    A plain frozen dataclass, not a pydantic model: the engine copies it on every evaluation that changes
+    something, and it never crosses a boundary unparsed (the stored form is :func:`encode_state`).
+    """
 
     lead_id: str
     account_id: str | None = None
     group_id: str | None = None
     group_at: int | None = None
-    traits: dict[str, Any] = Field(default_factory=dict)
-    trait_times: dict[str, int] = Field(default_factory=dict)
-    hits: dict[str, RuleHits] = Field(default_factory=dict)
-    occurrences: dict[str, tuple[Fact, ...]] = Field(default_factory=dict)
-    disqualified: dict[str, int] = Field(default_factory=dict)
-    fast_tracked: dict[str, int] = Field(default_factory=dict)
+    traits: dict[str, Any] = field(default_factory=dict)
+    trait_times: dict[str, int] = field(default_factory=dict)
+    hits: dict[str, RuleHits] = field(default_factory=dict)
+    occurrences: dict[str, tuple[Fact, ...]] = field(default_factory=dict)
+    disqualified: dict[str, int] = field(default_factory=dict)
+    fast_tracked: dict[str, int] = field(default_factory=dict)
     sales_accepted_at: int | None = None
     sharp_rise_at: int | None = None
     # When each cooled-down signal kind (band_entered, disqualified) was last raised.
-    alerted: dict[str, int] = Field(default_factory=dict)
+    alerted: dict[str, int] = field(default_factory=dict)
     band: str | None = None
     stage: str = "lead"
     first_at: int | None = None
     last_at: int | None = None
     folded_until: int = 0
+
+    def but(self, **changes: Any) -> LeadState:
+        """A copy with ``changes``."""
+        return replace(self, **changes)
 
     @property
     def profile_at(self) -> int | None:
@@ -132,7 +139,7 @@ def decode_state(blob: bytes, lead_id: str, account_id: str | None) -> LeadState
 
     traits = body.get("t", {})
     group = body.get("g") or [None, None]
-    return LeadState.model_construct(
+    return LeadState(
         lead_id=lead_id,
         account_id=account_id,
         group_id=group[0],
