@@ -9,16 +9,17 @@ cannot be split; it is judged whole, with the profile known when the event is re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from leadscore.events import Event
 from leadscore.rules import RuleSet
-from leadscore.rules.conditions import Condition
+from leadscore.rules.conditions import GLOB, Condition
 
-_GLOB = frozenset("*?[")
+KNOWN_NAMES = 4096
+"""Event names whose candidate triggers an index remembers (names are the senders' choice: bounded)."""
 _EVENT_FIELDS = ("kind", "event", "page", "properties")
 _PROFILE_FIELDS = ("traits", "email", "fit_at_least")
 
@@ -46,13 +47,24 @@ class TriggerIndex:
     other: tuple[Trigger, ...]
     by_rule: dict[str, Trigger]
 
-    def candidates(self, event: Event) -> Iterable[Trigger]:
-        if event.kind == "track":
-            yield from self.by_name.get(str(event.name).strip().casefold(), ())
-            yield from self.track_globs
-        elif event.kind == "page":
-            yield from self.pages
-        yield from self.other
+    known: dict[tuple[str, str | None], tuple[Trigger, ...]] = field(default_factory=dict, compare=False)
+
+    def candidates(self, event: Event) -> tuple[Trigger, ...]:
+        """The triggers that can fire for an event of its kind and name (remembered per kind and name)."""
+        key = (event.kind, event.name)
+        found = self.known.get(key)
+        if found is None:
+            found = self._candidates(*key)
+            if len(self.known) < KNOWN_NAMES:
+                self.known[key] = found
+        return found
+
+    def _candidates(self, kind: str, name: str | None) -> tuple[Trigger, ...]:
+        if kind == "track":
+            return (*self.by_name.get(str(name).strip().casefold(), ()), *self.track_globs, *self.other)
+        if kind == "page":
+            return (*self.pages, *self.other)
+        return self.other
 
     @classmethod
     def of(cls, triggers: Sequence[Trigger]) -> TriggerIndex:
@@ -65,7 +77,7 @@ class TriggerIndex:
             if condition.kind is not None or (condition.event is not None and condition.page is not None):
                 other.append(trigger)
             elif condition.event is not None:
-                if any(_GLOB & set(name) for name in condition.event):
+                if any(GLOB.intersection(name) for name in condition.event):
                     track_globs.append(trigger)
                 else:
                     for name in condition.event:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -23,6 +23,8 @@ Scalar = str | int | float | bool
 
 _NUMBER = re.compile(r"^[$€£]?\s*(-?\d+(?:\.\d+)?)\s*([km])?\s*(?:-\s*\d.*|\+)?$", re.IGNORECASE)
 _SCALE = {"k": 1_000, "m": 1_000_000}
+GLOB = frozenset("*?[")
+"""What makes a pattern a glob rather than a name."""
 
 
 def as_number(value: Any) -> float | None:
@@ -105,9 +107,19 @@ class ValueTest(BaseModel):
         if self.present is not None and present != self.present:
             return False
         if not present:
-            # Only "present: false" (or "not_in") can hold for a missing value.
-            return self.present is False or (self.not_in is not None and self._only(("not_in", "present")))
-        return self._text_tests(value) and self._number_tests(as_number(value))
+            return self._missing_holds
+        return self._text_tests(value) and (not self._numeric or self._number_tests(as_number(value)))
+
+    @cached_property
+    def _missing_holds(self) -> bool:
+        """Only "present: false" (or "not_in") can hold for a missing value."""
+        return self.present is False or (self.not_in is not None and self._only(("not_in", "present")))
+
+    @cached_property
+    def _numeric(self) -> bool:
+        return any(
+            bound is not None for bound in (self.at_least, self.at_most, self.above, self.below, self.between)
+        )
 
     def _only(self, names: tuple[str, ...]) -> bool:
         return all(name in names for name in self.model_fields_set)
@@ -126,9 +138,6 @@ class ValueTest(BaseModel):
         return self.contains is None or self.contains.casefold() in _text(value)
 
     def _number_tests(self, number: float | None) -> bool:
-        bounds = (self.at_least, self.at_most, self.above, self.below, self.between)
-        if all(bound is None for bound in bounds):
-            return True
         if number is None:
             return False
         return (
@@ -216,46 +225,73 @@ class Condition(BaseModel):
         return own.union(*(condition.trait_names for condition in self.nested))
 
     def holds(self, facts: Facts) -> bool:
-        return (
-            self._event_holds(facts.event)
-            and all(test.test(lookup(facts.traits, name)) for name, test in (self.traits or {}).items())
-            and (self.email is None or facts.email_kind in self.email)
-            and (self.fit_at_least is None or facts.fit >= self.fit_at_least)
-            and all(condition.holds(facts) for condition in self.all_ or ())
-            and (self.any_ is None or any(condition.holds(facts) for condition in self.any_))
-            and (self.not_ is None or not self.not_.holds(facts))
-        )
+        for check in self._checks:  # noqa: SIM110 (a loop: all() over a generator costs twice as much)
+            if not check(facts):
+                return False
+        return True
 
-    def _event_holds(self, event: Event | None) -> bool:
-        if self.kind is None and self.event is None and self.page is None and self.properties is None:
-            return True
-        if event is None:
+    @cached_property
+    def _checks(self) -> tuple[Callable[[Facts], bool], ...]:
+        """The condition compiled once into the tests its entries make, cheapest first."""
+        checks: list[Callable[[Facts], bool]] = []
+        if any(value is not None for value in (self.kind, self.event, self.page, self.properties)):
+            checks.append(_event_check(self))
+        if self.email is not None:
+            kinds = frozenset(self.email)
+            checks.append(lambda facts: facts.email_kind in kinds)
+        if self.fit_at_least is not None:
+            least = self.fit_at_least
+            checks.append(lambda facts: facts.fit >= least)
+        for name, test in (self.traits or {}).items():
+            checks.append(_trait_check(name, test))
+        checks.extend(condition.holds for condition in self.all_ or ())
+        if self.any_ is not None:
+            options = tuple(self.any_)
+            checks.append(lambda facts: any(condition.holds(facts) for condition in options))
+        if self.not_ is not None:
+            negated = self.not_
+            checks.append(lambda facts: not negated.holds(facts))
+        return tuple(checks)
+
+
+def _trait_check(name: str, test: ValueTest) -> Callable[[Facts], bool]:
+    return lambda facts: test.test(lookup(facts.traits, name))
+
+
+def _event_check(condition: Condition) -> Callable[[Facts], bool]:
+    """The event part: its kind (implied by ``event`` or ``page``), name, page and properties."""
+    implied = [kind for kind, given in (("track", condition.event), ("page", condition.page)) if given]
+    kinds = frozenset(condition.kind or implied) or None
+    names = _matcher(condition.event)
+    pages = _matcher(condition.page)
+    properties = tuple((condition.properties or {}).items())
+
+    def check(facts: Facts) -> bool:
+        event = facts.event
+        if event is None or (kinds is not None and event.kind not in kinds):
             return False
-        kinds: list[EventKind] | None = self.kind
-        if kinds is None:
-            kinds = _implied_kinds(self)
-        if kinds is not None and event.kind not in kinds:
+        if names is not None and not names(event.name):
             return False
-        if self.event is not None and not _glob_any(event.name, self.event):
+        if pages is not None and not pages(event.properties.get("path")):
             return False
-        if self.page is not None and not _glob_any(event.properties.get("path"), self.page):
+        return all(test.test(lookup(event.properties, name)) for name, test in properties)
+
+    return check
+
+
+def _matcher(patterns: list[str] | None) -> Callable[[Any], bool] | None:
+    """Whether a value matches any of the shell-style ``patterns``, case-insensitively: exact names
+    by set membership, globs through one regular expression."""
+    if patterns is None:
+        return None
+    exact = frozenset(pattern.casefold() for pattern in patterns if not GLOB.intersection(pattern))
+    globs = [fnmatch.translate(pattern.casefold()) for pattern in patterns if GLOB.intersection(pattern)]
+    regex = re.compile("|".join(f"(?:{glob})" for glob in globs)) if globs else None
+
+    def matches(value: Any) -> bool:
+        if value is None:
             return False
-        return all(
-            test.test(lookup(event.properties, name)) for name, test in (self.properties or {}).items()
-        )
+        text = _text(value)
+        return text in exact or (regex is not None and regex.match(text) is not None)
 
-
-def _implied_kinds(condition: Condition) -> list[EventKind] | None:
-    implied: list[EventKind] = []
-    if condition.event is not None:
-        implied.append("track")
-    if condition.page is not None:
-        implied.append("page")
-    return implied or None
-
-
-def _glob_any(value: Any, patterns: list[str]) -> bool:
-    if value is None:
-        return False
-    text = _text(value)
-    return any(fnmatch.fnmatchcase(text, pattern.casefold()) for pattern in patterns)
+    return matches
