@@ -66,7 +66,7 @@ def evaluate(
         recorded = join_states(rules, recorded, other, now)
     before = Timeline.of(rules, state, now) if state.band is not None else None
     # Decay first: the band and stage the lead had just before these events, read now.
-    previous = before.reading(now, explain=False) if before is not None else None
+    previous = before.reading(now) if before is not None else None
     timeline = before if before is not None and recorded is state else Timeline.of(rules, recorded, now)
     current = timeline.reading(now, since=previous.position if previous else (None, recorded.stage))
     signals, sharp_rise_at, alerted = raise_signals(
@@ -80,4 +80,5 @@ def evaluate(
     }
     if any(getattr(recorded, name) != value for name, value in updates.items()):
         recorded = recorded.but(**updates)
+        timeline.keep_with(recorded)
     return Evaluation(state=recorded, signals=signals, reading=current, timeline=timeline, at=at)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -75,6 +76,75 @@ def factor(group: Group, points: float, age_seconds: float) -> float:
         return float(0.5 ** (age_days / group.half_life_days))
     assert group.expires_after_days is not None
     return 1.0 if age_days < group.expires_after_days else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """One rule's points over time, from its granted facts: for any reading at or after its ``latest``
+    fact, points that never fade, one half-life weight and the few expiring hits, instead of every fact.
+    """
+
+    granted: tuple[tuple[int, float], ...]
+    group: Group
+    latest: int
+    raw: float
+    count: int
+    lasting: float
+    fading: float
+    expiring: tuple[tuple[int, float], ...]
+
+    @classmethod
+    def of(cls, granted: tuple[tuple[int, float], ...], hits: RuleHits, group: Group) -> Curve:
+        entries = list(granted)
+        if hits.folded_at is not None:
+            entries.append((hits.folded_at, hits.folded_value))
+        latest = max((time for time, _ in entries), default=0)
+        lasting = fading = 0.0
+        expiring = []
+        for time, give in entries:
+            if give < 0 or not group.decays:
+                lasting += give
+            elif group.half_life_days is not None:
+                fading += give * factor(group, give, latest - time)
+            else:
+                expiring.append((time, give))
+        return cls(
+            granted=granted,
+            group=group,
+            latest=latest,
+            raw=sum(give for _, give in granted) + hits.folded_raw,
+            count=len(granted) + hits.folded_count,
+            lasting=lasting,
+            fading=fading,
+            expiring=tuple(expiring),
+        )
+
+    def value(self, at: int) -> float:
+        """Points at ``at``, for ``at`` no earlier than ``latest``."""
+        value = self.lasting
+        if self.fading:
+            value += self.fading * factor(self.group, self.fading, at - self.latest)
+        for time, give in self.expiring:
+            value += give * factor(self.group, give, at - time)
+        return value
+
+    def at(self, hits: RuleHits, at: int) -> tuple[float, float, int]:
+        """(points now, points earned, hits counted) up to ``at``, as :func:`value_at` reads them."""
+        if at >= self.latest:
+            return self.value(at), self.raw, self.count
+        return value_at(self.granted, hits, self.group, at)
+
+
+def curve_of(hits: RuleHits, rule: EngagementRule, group: Group) -> Curve:
+    """The rule's curve, kept with the facts: a batch reads the same facts before and after its events,
+    and the next band change reads them again at many moments."""
+    cached = hits.reading_cache
+    if cached is not None and cached[0] is rule:
+        curve: Curve = cached[1]
+        return curve
+    curve = Curve.of(given(hits, rule), hits, group)
+    object.__setattr__(hits, "reading_cache", (rule, curve))  # a cache, not a change of the facts
+    return curve
 
 
 def value_at(

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from leadscore.email_kinds import email_kind
 from leadscore.engine.matching import Trigger, TriggerIndex, triggers_of
 from leadscore.engine.model import ExplanationItem, LeadScore
-from leadscore.engine.points import factor, given, value_at
+from leadscore.engine.points import curve_of, factor
 from leadscore.engine.state import DAY, LeadState, RuleHits, epoch, moment
 from leadscore.rules import DISQUALIFIED, RuleSet
 from leadscore.rules.conditions import Facts
@@ -38,7 +39,7 @@ def next_band_change_at(rules: RuleSet, state: LeadState, after: datetime) -> da
     return Timeline.of(rules, state, start).next_change(start)
 
 
-def _search(position: Callable[[int], tuple[str, str]], start: int) -> datetime | None:
+def _search(position: Callable[[int], object], start: int) -> datetime | None:
     """Bisection for the first moment the position differs from now's, within the horizon."""
     current = position(start)
     end = start + int(BAND_CHANGE_HORIZON.total_seconds())
@@ -73,8 +74,21 @@ class Profile:
     ) -> Profile:
         """Cached: a lead's profile changes far less often than it is read. ``at`` matters only when a
         fit group decays; ``at=None`` is the profile as last updated."""
-        key = json.dumps(traits, sort_keys=True, default=str)
-        return _profile(rules, key, profile_at, at if rules.fit_decays else None)
+        moment = at if rules.fit_decays else None
+        known = _PROFILES_BY_TRAITS.get(id(traits))
+        if known is not None and known[0] is traits and known[1] == (rules, profile_at, moment):
+            return known[2]
+        profile = _profile(rules, json.dumps(traits, sort_keys=True, default=str), profile_at, moment)
+        if len(_PROFILES_BY_TRAITS) >= PROFILES_KEPT:
+            _PROFILES_BY_TRAITS.clear()
+        _PROFILES_BY_TRAITS[id(traits)] = (traits, (rules, profile_at, moment), profile)
+        return profile
+
+
+PROFILES_KEPT = 4096
+# The profile last read from each traits object (held, so its id is not reused): a state's traits are
+# never changed once it is built, and a batch reads them before and after its events.
+_PROFILES_BY_TRAITS: dict[int, tuple[dict[str, Any], tuple[RuleSet, int | None, int | None], Profile]] = {}
 
 
 @lru_cache(maxsize=4096)
@@ -136,7 +150,10 @@ class Part:
 
 @dataclass(frozen=True)
 class Reading:
-    parts: list[Part]
+    """A score, band and stage at one moment; its per-rule parts are laid out only when read."""
+
+    timeline: Timeline
+    at: int
     fit: float
     engagement: float
     total: float
@@ -149,6 +166,10 @@ class Reading:
     @property
     def position(self) -> tuple[str, str]:
         return self.band, self.stage
+
+    @cached_property
+    def parts(self) -> list[Part]:
+        return self.timeline.parts(self.at)
 
     def score(self, rules: RuleSet, state: LeadState, at: datetime, *, explain: bool = True) -> LeadScore:
         return LeadScore(
@@ -172,13 +193,9 @@ class Reading:
         )
 
 
-def reading(
-    rules: RuleSet, state: LeadState, at: int, profile: Profile | None = None, *, explain: bool = True
-) -> Reading:
-    """The score, band and stage at ``at``; ``explain=False`` skips the per-rule parts (for searches)."""
-    if profile is None:
-        return Timeline.of(rules, state, at).reading(at, explain=explain)
-    return Timeline(rules, state, profile).reading(at, explain=explain)
+def reading(rules: RuleSet, state: LeadState, at: int) -> Reading:
+    """The score, band and stage at ``at``."""
+    return Timeline.of(rules, state, at).reading(at)
 
 
 class Timeline:
@@ -187,13 +204,28 @@ class Timeline:
 
     @classmethod
     def of(cls, rules: RuleSet, state: LeadState, at: int) -> Timeline:
-        return cls(rules, state, Profile.of(rules, state, at))
+        """Kept with the state when it does not depend on ``at`` (no fit group decays): the state
+        evaluated next is read from the same facts."""
+        kept = state.reading_cache
+        if isinstance(kept, Timeline) and kept.rules is rules:
+            return kept
+        timeline = cls(rules, state, Profile.of(rules, state, at))
+        timeline.keep_with(state)
+        return timeline
+
+    def keep_with(self, state: LeadState) -> None:
+        """Keep this timeline with ``state``, a copy of its state that differs at most in the band and
+        stage concluded (which a timeline only uses as the default position)."""
+        if not self.rules.fit_decays:
+            kept = self if state is self.state else copy(self)
+            kept.state = state
+            object.__setattr__(state, "reading_cache", kept)  # a cache, not a change of the facts
 
     def __init__(self, rules: RuleSet, state: LeadState, profile: Profile) -> None:
         self.rules, self.state, self.profile = rules, state, profile
         triggers = triggers_of(rules)
         self.terms = [
-            (rule, rules.group(rule.group), given(hits, rule), hits)
+            (rule, curve_of(hits, rule, rules.group(rule.group)), hits)
             for rule, hits in _counted(rules, state, profile, triggers.engagement)
         ]
         self.fit = round(sum(part.points for part in profile.fit_parts if part.dimension == "fit"), 2)
@@ -214,20 +246,12 @@ class Timeline:
             or (rule.id in state.fast_tracked and _profile_holds(triggers.fast_tracks, rule.id, profile))
         ]
 
-    def reading(
-        self, at: int, *, since: tuple[str | None, str] | None = None, explain: bool = True
-    ) -> Reading:
+    def reading(self, at: int, *, since: tuple[str | None, str] | None = None) -> Reading:
         """The reading at ``at`` for a lead that was in ``since`` (band, stage): the state's by default."""
         band_before, stage_before = since or (self.state.band, self.state.stage)
-        parts = list(self.profile.fit_parts)
         engagement = self.fit_engagement
-        for rule, group, earned, hits in self.terms:
-            value, raw, count = value_at(earned, hits, group, at)
-            if count:
-                points = round(value, 2)
-                engagement += points
-                if explain:
-                    parts.append(Part(rule, "engagement", points, round(raw, 2), count, _last(hits, at)))
+        for _, curve, hits in self.terms:
+            engagement += round(curve.value(at) if at >= curve.latest else curve.at(hits, at)[0], 2)
         engagement = round(engagement, 2)
         total = round(self.fit + engagement, 2)
         disqualifications = [rule.reason for rule, start in self.disqualifiers if start <= at]
@@ -241,7 +265,8 @@ class Timeline:
             [rules.fast_track_band(r) for r in fast_tracks],
         )
         return Reading(
-            parts=parts if explain else [],
+            timeline=self,
+            at=at,
             fit=self.fit,
             engagement=engagement,
             total=total,
@@ -259,6 +284,15 @@ class Timeline:
             fast_track_ids=frozenset(rule.id for rule in fast_tracks),
         )
 
+    def parts(self, at: int) -> list[Part]:
+        """Each rule's share of the reading at ``at``: the explanation."""
+        parts = list(self.profile.fit_parts)
+        for rule, curve, hits in self.terms:
+            value, raw, count = curve.at(hits, at)
+            if count:
+                parts.append(Part(rule, "engagement", round(value, 2), round(raw, 2), count, _last(hits, at)))
+        return parts
+
     def next_change(self, start: int, since: tuple[str, str] | None = None) -> datetime | None:
         """When the band or stage of a lead in ``since`` at ``start`` will change by decay alone."""
         position = since or (self.state.band, self.state.stage)
@@ -266,8 +300,35 @@ class Timeline:
             return None
         if self.rules.fit_decays:  # the profile itself changes with time: lay the facts out per moment
             state = self.state.but(band=position[0], stage=position[1])
-            return _search(lambda at: reading(self.rules, state, at, explain=False).position, start)
-        return _search(lambda at: self.reading(at, since=position, explain=False).position, start)
+            return _search(lambda at: reading(self.rules, state, at).position, start)
+        floor = self._band_floor(start, position[0])
+        if floor is not None:
+            return _search(lambda at: self.total(at) >= floor, start)
+        return _search(lambda at: self.reading(at, since=position).position, start)
+
+    def _band_floor(self, start: int, band: str | None) -> float | None:
+        """The score below which the band (and with it the stage) changes, when nothing but the score
+        can change them after ``start``: no flag, no fast-track, no fact dated later. The score then only
+        falls, so the position stays exactly while the score holds this floor."""
+        rank = self.rules.band_rank.get(band or "", 0)
+        state = self.state
+        if (
+            rank <= 0
+            or self.disqualifiers
+            or self.fast_tracks
+            or (state.sales_accepted_at is not None and state.sales_accepted_at > start)
+            or any(curve.latest > start for _, curve, _ in self.terms)
+        ):
+            return None
+        current = self.rules.bands[rank]
+        return min(current.enter or 0.0, current.leave_below or 0.0)
+
+    def total(self, at: int) -> float:
+        """The score at ``at`` (no earlier than every fact), as a reading rounds it."""
+        engagement = self.fit_engagement
+        for _, curve, _ in self.terms:
+            engagement += round(curve.value(at), 2)
+        return round(self.fit + round(engagement, 2), 2)
 
     def _settled_after(self, at: int, position: tuple[str | None, str]) -> bool:
         """Whether nothing can change the band or stage after ``at``: the lead sits in the lowest band

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from leadscore.email_kinds import account_domain, email_kind
@@ -195,9 +196,14 @@ def _account_of(rules: RuleSet, group_id: str | None, email: Any) -> str | None:
     """The group call's id, else the domain of a business address; free-mail leads do not roll up."""
     if group_id:
         return group_id
-    if email_kind(email, rules.competitors) == "business":
-        return account_domain(email)
-    return None
+    if not isinstance(email, str):
+        return None
+    return _business_domain(email, rules.competitors)
+
+
+@lru_cache(maxsize=4096)
+def _business_domain(email: str, competitors: frozenset[str]) -> str | None:
+    return account_domain(email) if email_kind(email, competitors) == "business" else None
 
 
 def _register(entry: tuple[int | None, Any]) -> tuple[int, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leadscore.engine.model import Signal, SignalKind
-from leadscore.engine.points import granted
+from leadscore.engine.points import curve_of
 from leadscore.engine.reading import Reading
 from leadscore.engine.state import LeadState, moment
 from leadscore.rules import DISQUALIFIED, RuleSet
@@ -123,5 +123,6 @@ def _sharp_rise(rules: RuleSet, state: LeadState, now: int) -> float | None:
         hits = state.hits.get(rule.id)
         if hits is None or rule.points <= 0:
             continue
-        gained += sum(give for (time, _), give in granted(hits, rule) if now - window < time <= now)
+        granted = curve_of(hits, rule, rules.group(rule.group)).granted
+        gained += sum(give for time, give in granted if now - window < time <= now)
     return round(gained, 2) if gained >= rise.points else None

@@ -49,6 +49,8 @@ class RuleHits:
     folded_raw: float = 0.0
     folded_value: float = 0.0
     folded_at: int | None = None
+    # What reading these facts needs, worked out once per rule (``points.curve_of``); not part of the facts.
+    reading_cache: tuple[Any, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def times(self) -> list[int]:
@@ -82,6 +84,8 @@ class LeadState:
     first_at: int | None = None
     last_at: int | None = None
     folded_until: int = 0
+    # How the facts read (``reading.Timeline``), laid out once; not part of the facts.
+    reading_cache: Any = field(default=None, init=False, repr=False, compare=False)
 
     def but(self, **changes: Any) -> LeadState:
         """A copy with ``changes``."""
