@@ -9,7 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadscore.engine import ExplanationItem, LeadScore, LeadState, evaluate, score_lead
+from leadscore.engine.points import curve_of, value_at
+from leadscore.engine.points import given as given_points
+from leadscore.engine.reading import Profile, Timeline
+from leadscore.engine.reading import _search as reading_search
 from leadscore.engine.record import QUEUE_RETENTION
+from leadscore.engine.state import epoch
 from leadscore.events import Event
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from tests.rulesets import START
@@ -200,3 +205,34 @@ def test_two_events_from_different_days_score_the_same_in_either_order(
     at = now + timedelta(hours=hours_later)
     assert score_lead(RULES, first, at).score == score_lead(RULES, second, at).score
     assert score_lead(RULES, first, at).explanation == score_lead(RULES, second, at).explanation
+
+
+@FAST
+@given(histories, st.integers(-48, 24 * 120))
+def test_the_next_band_change_is_the_first_moment_a_full_reading_differs(
+    history: list[Event], hours_later: int
+) -> None:
+    """The search that follows only the score finds what the search over full readings finds."""
+    state = replay(history)
+    start = epoch(START + end_of(history) + timedelta(hours=hours_later))
+    timeline = Timeline(RULES, state, Profile.of(RULES, state, start))
+    position = timeline.reading(start).position
+    expected = reading_search(lambda at: timeline.reading(at, since=position).position, start)
+    assert timeline.next_change(start, since=position) == expected
+
+
+@FAST
+@given(histories, st.integers(-24 * 30, 24 * 400))
+def test_a_rules_curve_reads_as_its_facts(history: list[Event], hours: int) -> None:
+    state = replay(history)
+    at = epoch(START + end_of(history) + timedelta(hours=hours))
+    for rule_id, hits in state.hits.items():
+        rule = RULES.engagement_by_id[rule_id]
+        group = RULES.group(rule.group)
+        value, raw, count = curve_of(hits, rule, group).at(hits, at)
+        expected = value_at(given_points(hits, rule), hits, group, at)
+        assert (round(value, 6), round(raw, 6), count) == (
+            round(expected[0], 6),
+            round(expected[1], 6),
+            expected[2],
+        )

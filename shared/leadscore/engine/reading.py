@@ -314,8 +314,8 @@ class Timeline:
         state = self.state
         if (
             rank <= 0
-            or self.disqualifiers
-            or self.fast_tracks
+            or any(since > start for _, since in self.disqualifiers)
+            or any(end > start for _, _, end in self.fast_tracks)
             or (state.sales_accepted_at is not None and state.sales_accepted_at > start)
             or any(curve.latest > start for _, curve, _ in self.terms)
         ):
