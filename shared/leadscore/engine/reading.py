@@ -248,22 +248,10 @@ class Timeline:
 
     def reading(self, at: int, *, since: tuple[str | None, str] | None = None) -> Reading:
         """The reading at ``at`` for a lead that was in ``since`` (band, stage): the state's by default."""
-        band_before, stage_before = since or (self.state.band, self.state.stage)
-        engagement = self.fit_engagement
-        for _, curve, hits in self.terms:
-            engagement += round(curve.value(at) if at >= curve.latest else curve.at(hits, at)[0], 2)
-        engagement = round(engagement, 2)
-        total = round(self.fit + engagement, 2)
+        engagement, total = self._points(at)
         disqualifications = [rule.reason for rule, start in self.disqualifiers if start <= at]
         fast_tracks = [rule for rule, start, end in self.fast_tracks if start <= at < end]
-        rules = self.rules
-        band = _band(
-            rules,
-            band_before,
-            total,
-            bool(disqualifications),
-            [rules.fast_track_band(r) for r in fast_tracks],
-        )
+        band, stage = self._position(at, since, total, bool(disqualifications), fast_tracks)
         return Reading(
             timeline=self,
             at=at,
@@ -271,18 +259,46 @@ class Timeline:
             engagement=engagement,
             total=total,
             band=band,
-            stage=_stage(
-                rules,
-                band,
-                previous=stage_before,
-                sales_accepted_at=self.state.sales_accepted_at,
-                fast_tracked=bool(fast_tracks),
-                at=at,
-            ),
+            stage=stage,
             disqualification_reasons=disqualifications,
             fast_track_reasons=[rule.reason for rule in fast_tracks],
             fast_track_ids=frozenset(rule.id for rule in fast_tracks),
         )
+
+    def position(self, at: int, since: tuple[str | None, str]) -> tuple[str, str]:
+        """The band and stage of :meth:`reading`, without the rest of it."""
+        disqualified = any(start <= at for _, start in self.disqualifiers)
+        fast_tracks = [rule for rule, start, end in self.fast_tracks if start <= at < end]
+        return self._position(at, since, self._points(at)[1], disqualified, fast_tracks)
+
+    def _points(self, at: int) -> tuple[float, float]:
+        """(engagement, total) at ``at``, each rule's points rounded as the explanation shows them."""
+        engagement = self.fit_engagement
+        for _, curve, hits in self.terms:
+            engagement += round(curve.value(at) if at >= curve.latest else curve.at(hits, at)[0], 2)
+        engagement = round(engagement, 2)
+        return engagement, round(self.fit + engagement, 2)
+
+    def _position(
+        self,
+        at: int,
+        since: tuple[str | None, str] | None,
+        total: float,
+        disqualified: bool,
+        fast_tracks: list[FastTrack],
+    ) -> tuple[str, str]:
+        band_before, stage_before = since or (self.state.band, self.state.stage)
+        rules = self.rules
+        band = _band(rules, band_before, total, disqualified, [rules.fast_track_band(r) for r in fast_tracks])
+        stage = _stage(
+            rules,
+            band,
+            previous=stage_before,
+            sales_accepted_at=self.state.sales_accepted_at,
+            fast_tracked=bool(fast_tracks),
+            at=at,
+        )
+        return band, stage
 
     def parts(self, at: int) -> list[Part]:
         """Each rule's share of the reading at ``at``: the explanation."""
@@ -303,8 +319,8 @@ class Timeline:
             return _search(lambda at: reading(self.rules, state, at).position, start)
         floor = self._band_floor(start, position[0])
         if floor is not None:
-            return _search(lambda at: self.total(at) >= floor, start)
-        return _search(lambda at: self.reading(at, since=position).position, start)
+            return _search(lambda at: self._points(at)[1] >= floor, start)
+        return _search(lambda at: self.position(at, position), start)
 
     def _band_floor(self, start: int, band: str | None) -> float | None:
         """The score below which the band (and with it the stage) changes, when nothing but the score
@@ -323,13 +339,6 @@ class Timeline:
         current = self.rules.bands[rank]
         return min(current.enter or 0.0, current.leave_below or 0.0)
 
-    def total(self, at: int) -> float:
-        """The score at ``at`` (no earlier than every fact), as a reading rounds it."""
-        engagement = self.fit_engagement
-        for _, curve, _ in self.terms:
-            engagement += round(curve.value(at), 2)
-        return round(self.fit + round(engagement, 2), 2)
-
     def _settled_after(self, at: int, position: tuple[str | None, str]) -> bool:
         """Whether nothing can change the band or stage after ``at``: the lead sits in the lowest band
         as a plain lead (or is disqualified) with no flag dated later and nothing left to decay away."""
@@ -337,6 +346,9 @@ class Timeline:
         later = [time for time in (*state.disqualified.values(), *state.fast_tracked.values()) if time > at]
         if later or (state.sales_accepted_at is not None and state.sales_accepted_at > at):
             return False
+        in_force = any(since <= at for _, since in self.disqualifiers)
+        if position == (DISQUALIFIED, DISQUALIFIED) and in_force and not rules.fit_decays:
+            return True  # a disqualification in force stays: its profile part cannot change by time alone
         if any(end != float("inf") and end > at for _, _, end in self.fast_tracks):
             return False
         return position in ((rules.bands[0].name, "lead"), (DISQUALIFIED, DISQUALIFIED))
