@@ -27,8 +27,16 @@ class LeadSummary(BaseModel):
     @classmethod
     def of(cls, score: LeadScore) -> LeadSummary:
         """Stored to the second, as the engine reads time."""
-        summary = cls.model_validate(score.model_dump(include=set(cls.model_fields)))
-        return summary.model_copy(update={"as_of": summary.as_of.replace(microsecond=0)})
+        return cls(
+            score=score.score,
+            fit=score.fit,
+            engagement=score.engagement,
+            band=score.band,
+            stage=score.stage,
+            grade=score.grade,
+            rules_version=score.rules_version,
+            as_of=score.as_of.replace(microsecond=0),
+        )
 
 
 class LeadRecord(BaseModel):

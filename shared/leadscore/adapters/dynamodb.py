@@ -89,7 +89,8 @@ class StoredLead(BaseModel):
         summary = record.summary
         due = record.decay_due_at
         indexed = record.listed or due is not None
-        return cls(
+        # Every value is typed by the record it comes from: nothing to validate again.
+        return cls.model_construct(
             pk=LEAD_PREFIX + record.lead_id,
             v=record.version,
             st=encode_state(record.state),
@@ -140,8 +141,11 @@ class StoredLead(BaseModel):
 
     def attribute_values(self) -> dict[str, AttributeValueTypeDef]:
         item: dict[str, AttributeValueTypeDef] = {}
-        merged_only = {_PK, _SK, "sv", "v", "mi"} if self.mi is not None else None
-        for name, value in self.model_dump(include=merged_only, exclude_none=True).items():
+        names = (_PK, _SK, "sv", "v", "mi") if self.mi is not None else type(self).model_fields
+        for name in names:
+            value = getattr(self, name)
+            if value is None:
+                continue
             if isinstance(value, bytes):
                 item[name] = {"B": value}
             elif isinstance(value, int | float):
