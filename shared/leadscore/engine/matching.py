@@ -95,12 +95,35 @@ class TriggerIndex:
         )
 
 
+ENGAGEMENT, DISQUALIFIERS, FAST_TRACKS, SALES_ACCEPTED = range(4)
+"""What a matched trigger is for: the positions of the indexes in :class:`RuleTriggers`."""
+
+
 @dataclass(frozen=True)
 class RuleTriggers:
     engagement: TriggerIndex
     disqualifiers: TriggerIndex
     fast_tracks: TriggerIndex
     sales_accepted: TriggerIndex
+    known: dict[tuple[str, str | None], tuple[tuple[int, Trigger], ...]] = field(
+        default_factory=dict, compare=False
+    )
+
+    def candidates(self, event: Event) -> tuple[tuple[int, Trigger], ...]:
+        """Every index's candidates for the event, each with what it is for (remembered per kind and
+        name): an event meets only the triggers that can fire for it, in one pass."""
+        key = (event.kind, event.name)
+        found = self.known.get(key)
+        if found is None:
+            indexes = (self.engagement, self.disqualifiers, self.fast_tracks, self.sales_accepted)
+            found = tuple(
+                (purpose, trigger)
+                for purpose, index in enumerate(indexes)
+                for trigger in index.candidates(event)
+            )
+            if len(self.known) < KNOWN_NAMES:
+                self.known[key] = found
+        return found
 
 
 @lru_cache(maxsize=16)

@@ -20,7 +20,14 @@ from functools import lru_cache
 from typing import Any
 
 from leadscore.email_kinds import account_domain, email_kind
-from leadscore.engine.matching import TriggerIndex, triggers_of
+from leadscore.engine.matching import (
+    DISQUALIFIERS,
+    ENGAGEMENT,
+    FAST_TRACKS,
+    SALES_ACCEPTED,
+    RuleTriggers,
+    triggers_of,
+)
 from leadscore.engine.points import factor, repeat_hits, tidy
 from leadscore.engine.reading import Profile
 from leadscore.engine.state import DAY, Fact, LeadState, RuleHits, epoch, tag
@@ -58,20 +65,13 @@ def record_events(rules: RuleSet, state: LeadState, events: Sequence[Event], at:
         changes.update(first_at=first, last_at=last)
 
     folded_until = max(state.folded_until, at - FOLD_AFTER)
-    scoring = [event for event in events if _scores(event, folded_until)]
-    profile = _LazyProfile(rules, traits)
-    triggers = triggers_of(rules)
-    changes.update(_record_flags(state, scoring, profile, triggers.disqualifiers, triggers.fast_tracks))
-    accepted = _matching(scoring, profile, triggers.sales_accepted)
-    if accepted:
-        earliest = min(time for _, time, _ in accepted)
+    matched = _matching(events, _LazyProfile(rules, traits), triggers_of(rules), folded_until)
+    changes.update(_record_flags(state, matched[DISQUALIFIERS], matched[FAST_TRACKS]))
+    if matched[SALES_ACCEPTED]:
+        earliest = min(time for _, time, _ in matched[SALES_ACCEPTED])
         if state.sales_accepted_at is None or earliest < state.sales_accepted_at:
             changes["sales_accepted_at"] = earliest
-    changes.update(
-        _record_hits(
-            rules, state, scoring, profile=profile, index=triggers.engagement, folded_until=folded_until
-        )
-    )
+    changes.update(_record_hits(rules, state, matched[ENGAGEMENT], folded_until=folded_until))
     if not changes:
         return state
     if folded_until != state.folded_until:
@@ -184,10 +184,9 @@ def _join_registers(
             times[name] = time
 
 
-def _scores(event: Event, folded_until: int) -> bool:
-    """Whether an event may earn engagement points: received in time, and not older than the fold
-    horizon (which no deliverable message is: see FOLD_AFTER)."""
-    time = epoch(event.timestamp)
+def _scores(event: Event, time: int, folded_until: int) -> bool:
+    """Whether an event (at ``time``) may earn engagement points: received in time, and not older than
+    the fold horizon (which no deliverable message is: see FOLD_AFTER)."""
     late = event.received_at is not None and time < epoch(event.received_at) - LATE_ARRIVAL
     return not late and time >= folded_until
 
@@ -241,39 +240,44 @@ class _LazyProfile:
 
 
 def _matching(
-    events: Iterable[Event], profile: _LazyProfile, index: TriggerIndex
-) -> list[tuple[str, int, int]]:
-    """(rule id, time, tag) for each event that the event part of a trigger holds for."""
-    found = []
+    events: Iterable[Event], profile: _LazyProfile, triggers: RuleTriggers, folded_until: int
+) -> tuple[list[tuple[str, int, int]], ...]:
+    """(rule id, time, tag) of each trigger whose event part holds for an event that may score, by what
+    the trigger is for (``matching.ENGAGEMENT`` ...)."""
+    found: tuple[list[tuple[str, int, int]], ...] = ([], [], [], [])
     for event in events:
+        candidates = triggers.candidates(event)
+        if not candidates:
+            continue
+        time = epoch(event.timestamp)
+        if not _scores(event, time, folded_until):
+            continue
         bare: Facts | None = None
-        for trigger in index.candidates(event):
+        fact_tag: int | None = None
+        for purpose, trigger in candidates:
             if trigger.whole:
                 facts = profile.with_event(event)
             else:
                 bare = bare or Facts(traits={}, email_kind="missing", event=event)
                 facts = bare
             if trigger.on_event.holds(facts):
-                found.append((trigger.rule_id, epoch(event.timestamp), tag(event.message_id)))
+                fact_tag = tag(event.message_id) if fact_tag is None else fact_tag
+                found[purpose].append((trigger.rule_id, time, fact_tag))
     return found
 
 
 def _record_flags(
-    state: LeadState,
-    events: Sequence[Event],
-    profile: _LazyProfile,
-    disqualifiers: TriggerIndex,
-    fast_tracks: TriggerIndex,
+    state: LeadState, disqualifying: list[tuple[str, int, int]], fast_tracking: list[tuple[str, int, int]]
 ) -> dict[str, Any]:
     """Disqualifiers keep their earliest time, fast-tracks their latest."""
     changes: dict[str, Any] = {}
     disqualified = dict(state.disqualified)
-    for rule_id, time, _ in _matching(events, profile, disqualifiers):
+    for rule_id, time, _ in disqualifying:
         disqualified[rule_id] = min(time, disqualified.get(rule_id, time))
     if disqualified != state.disqualified:
         changes["disqualified"] = disqualified
     fast_tracked = dict(state.fast_tracked)
-    for rule_id, time, _ in _matching(events, profile, fast_tracks):
+    for rule_id, time, _ in fast_tracking:
         fast_tracked[rule_id] = max(time, fast_tracked.get(rule_id, time))
     if fast_tracked != state.fast_tracked:
         changes["fast_tracked"] = fast_tracked
@@ -281,24 +285,18 @@ def _record_flags(
 
 
 def _record_hits(
-    rules: RuleSet,
-    state: LeadState,
-    events: Sequence[Event],
-    *,
-    profile: _LazyProfile,
-    index: TriggerIndex,
-    folded_until: int,
+    rules: RuleSet, state: LeadState, matched: list[tuple[str, int, int]], *, folded_until: int
 ) -> dict[str, Any]:
     """Add each matching event's fact to its rule's set; tidy only the rules that gained a fact."""
     fresh: dict[str, set[Fact]] = {}
-    for rule_id, time, fact_tag in _matching(events, profile, index):
+    for rule_id, time, fact_tag in matched:
         fresh.setdefault(rule_id, set()).add((time, fact_tag))
     hits = dict(state.hits)
     occurrences = dict(state.occurrences)
-    for rule_id, matched in fresh.items():
+    for rule_id, gained in fresh.items():
         rule = rules.engagement_by_id[rule_id]
         current = hits.get(rule_id, RuleHits())
-        counted = matched if rule.repeat is None else _streaks(rule, matched, occurrences, folded_until)
+        counted = gained if rule.repeat is None else _streaks(rule, gained, occurrences, folded_until)
         facts = _joined(current.facts, counted)
         if facts == current.facts:
             continue
