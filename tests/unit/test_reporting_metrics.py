@@ -131,6 +131,10 @@ def test_rule_lift_flags_silent_flat_and_far_above_rules() -> None:
     assert webinar.flags == (FAST_TRACK,)
     assert careers.flags == (NO_LIFT,)
     assert trial.flags == (NEVER_FIRES,)
+    # Four of five above a 50% expectation: above it, but not beyond chance
+    modest = [LeadRules({"webinar": 10.0}, 10, won) for won in (True, True, True, True, False)]
+    modest += [LeadRules({}, 10, won) for won in (True, False, False, False, False)]
+    assert rule_lift(modest, ["webinar"])[0].flags == ()
     # Too few leads to judge: no flag
     assert rule_lift(leads[:2] + leads[5:7], ["webinar"])[0].flags == ()
 

@@ -70,9 +70,12 @@ def row_of(
     outcome: Outcome | None,
     follow_up: FollowUp | None,
     at: datetime,
+    *,
+    at_outcome: bool = True,
 ) -> ReportRow:
-    """The lead read at ``at``, or at its outcome's time when it has one (the score sales had then)."""
-    scored_at = outcome.at if outcome is not None else at
+    """The lead read at ``at``, or (``at_outcome``) at its outcome's time when it has one: the score sales
+    had then, before the lead went quiet."""
+    scored_at = outcome.at if outcome is not None and at_outcome else at
     score = score_lead(rules, record.state, scored_at)
     turned = turned_hot_at(rules, record.state, hot_band(rules))
     return ReportRow(
