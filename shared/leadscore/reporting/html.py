@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from leadscore.reporting.metrics import Tally
+from leadscore.reporting.metrics import Tally, Threshold
 from leadscore.reporting.report import Report
 from leadscore.reporting.svg import Series, bar_chart, hbar_chart, line_chart, plain
 from leadscore.reporting.text import duration, number, percent, points, score_range
@@ -157,33 +157,34 @@ def _rule_plot(report: Report) -> str:
 def _thresholds(report: Report) -> str:
     options = report.options
     rows = [["lowest score among converted leads", points(report.lowest_converted), "", "", ""]]
-    if options.capacity_per_week is not None and report.capacity is not None:
-        capacity = report.capacity
+    if options.capacity_per_week is not None:
         rows.append(
-            [
+            _threshold_row(
                 f"fits {options.capacity_per_week:g} contacts a week",
-                points(capacity.score),
-                str(capacity.contacted.leads),
-                str(capacity.contacted.converted),
-                f"{number(capacity.per_week, 1)} a week",
-            ]
+                report.capacity,
+                f"{number(report.capacity.per_week, 1) if report.capacity else '-'} a week",
+            )
         )
-    if options.value is not None and report.best_value is not None:
-        best = report.best_value
+    if options.value is not None:
         rows.append(
-            [
+            _threshold_row(
                 f"best value ({options.value:g} a conversion, {options.cost or 0:g} a contact)",
-                points(best.score),
-                str(best.contacted.leads),
-                str(best.contacted.converted),
-                f"net {number(best.net_value, 0)}",
-            ]
+                report.best_value,
+                f"net {number(report.best_value.net_value, 0) if report.best_value else '-'}",
+            )
         )
     intro = (
         f"<p>Sales threshold {points(report.threshold)} points: {report.converted_below_threshold} of "
         f"{report.overall.converted} converted leads scored below it.</p>"
     )
     return intro + _table(["suggested threshold", "score", "leads at or above", "converted", ""], rows)
+
+
+def _threshold_row(label: str, threshold: Threshold | None, detail: str) -> list[str]:
+    if threshold is None:
+        return [label, "none", "", "", ""]
+    contacted = threshold.contacted
+    return [label, points(threshold.score), str(contacted.leads), str(contacted.converted), detail]
 
 
 def _monthly(report: Report) -> str:

@@ -79,16 +79,10 @@ def row_of(
     score = score_lead(rules, record.state, scored_at)
     turned = turned_hot_at(rules, record.state, hot_band(rules))
     return ReportRow(
-        lead_id=record.lead_id,
-        score=score.score,
-        fit=score.fit,
-        engagement=score.engagement,
-        band=score.band,
-        stage=score.stage,
+        **score.model_dump(include={"lead_id", "score", "fit", "engagement", "band", "stage", "first_seen"}),
         outcome=outcome.outcome if outcome else None,
         outcome_at=outcome.at if outcome else None,
         value=outcome.value if outcome else None,
-        first_seen=score.first_seen,
         turned_hot_at=moment(turned) if turned is not None else None,
         followed_up_at=follow_up.at if follow_up else None,
         scored_at=scored_at,
