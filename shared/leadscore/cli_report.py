@@ -96,7 +96,7 @@ def _rows(arguments: argparse.Namespace, rules: RuleSet) -> list[ReportRow]:
     scanning = Progress(f"reading {arguments.table}", estimated_items(client, arguments.table), "items")
     contents = scan_table(client, arguments.table, scanning.advance)
     scanning.done(f"{contents.pages} pages, {contents.read_units:,.1f} read units")
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(microsecond=0)
     scoring = Progress("scoring leads", len(contents.leads), "leads")
     rows = []
     for lead_id, record in contents.leads.items():
