@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from leadscore.cli_replay import iso_moment
 from leadscore.reporting.html import render_html
@@ -25,6 +27,7 @@ from leadscore.reporting.text import render_text
 from leadscore.rules import DEFAULT_RULES_FILE, DISQUALIFIED, RuleFileError, RuleSet, load_rules
 
 BAR_WIDTH = 30
+REDRAW_SECONDS = 0.1
 
 
 def register(commands: Any) -> None:
@@ -60,7 +63,7 @@ def _report(arguments: argparse.Namespace) -> int:
     try:
         rules = load_rules(arguments.rules)
         rows = _rows(arguments, rules)
-    except (RuleFileError, ReportFileError, OSError) as error:
+    except (RuleFileError, ReportFileError, OSError, ClientError, BotoCoreError) as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
     if arguments.export is not None:
@@ -113,17 +116,20 @@ def _rows(arguments: argparse.Namespace, rules: RuleSet) -> list[ReportRow]:
 
 
 class Progress:
-    """A progress bar on stderr, redrawn in place on a terminal; elsewhere only the final line."""
+    """A progress bar on stderr, redrawn in place on a terminal (at most every ``REDRAW_SECONDS``);
+    elsewhere only the final line."""
 
     def __init__(self, label: str, total: int, unit: str, stream: TextIO | None = None) -> None:
         self.label, self.total, self.unit = label, total, unit
         self.stream = stream or sys.stderr
         self.count = 0
         self.live = self.stream.isatty()
+        self.drawn = 0.0
 
     def advance(self, count: int, *_: object) -> None:
         self.count += count
-        if self.live:
+        if self.live and time.monotonic() - self.drawn >= REDRAW_SECONDS:
+            self.drawn = time.monotonic()
             self.stream.write(f"\r{self._line()}")
             self.stream.flush()
 

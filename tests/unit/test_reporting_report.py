@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Literal
 
 import pytest
 
+from leadscore.cli_report import Progress
 from leadscore.reporting.html import render_html
 from leadscore.reporting.metrics import Tally
 from leadscore.reporting.report import NO_FOLLOW_UP, ReportOptions, as_json, build_report, wait_bucket, waited
@@ -117,7 +119,8 @@ def test_the_report_on_rows_worked_out_by_hand() -> None:
 def test_open_leads_count_as_lost_when_asked_and_thresholds_use_every_lead() -> None:
     options = ReportOptions(**{**OPTIONS.__dict__, "open_as_lost": True, "capacity_per_week": 0.5})
     report = build_report(ROWS, options)
-    assert report.overall == Tally(6, 2)
+    assert (report.with_outcome, report.decided, report.overall) == (5, 6, Tally(6, 2))
+    assert "5 with an outcome (the other 1 counted as not converted)" in render_text(report, "rows")
     # 70 days of leads: 10 weeks, at most 5 leads: every lead but the lowest
     assert report.weeks == 10
     assert report.capacity is not None
@@ -142,3 +145,19 @@ def test_the_renderings_carry_the_figures() -> None:
     as_object = as_json(report)
     assert (as_object["roc_auc"], as_object["converted_below_threshold"]) == (pytest.approx(5 / 6), 1)
     assert json.loads(json.dumps(as_object)) == as_object
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_redraws_on_a_terminal_and_writes_one_line_elsewhere() -> None:
+    for stream, redrawn in ((Terminal(), True), (io.StringIO(), False)):
+        progress = Progress("reading leads", 4, "items", stream)
+        progress.advance(2)
+        progress.advance(3)  # more than the estimate: the bar shows what was read
+        progress.done("1 page")
+        written = stream.getvalue()
+        assert written.endswith("reading leads [" + "#" * 30 + "] 5/5 items  1 page\n")
+        assert written.startswith("\rreading leads [" + "#" * 15 + "." * 15 + "] 2/4 items") == redrawn

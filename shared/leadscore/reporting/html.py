@@ -28,7 +28,7 @@ def render_html(report: Report, source: str) -> str:
     overall = report.overall
     figures = [
         ("leads", f"{report.leads:,}"),
-        ("with an outcome", f"{report.decided:,}"),
+        ("with an outcome", f"{report.with_outcome:,}"),
         ("converted", f"{overall.converted:,} ({percent(overall.rate)})"),
         ("ROC AUC", number(report.auc, 3)),
         ("converted below the threshold", str(report.converted_below_threshold)),

@@ -64,6 +64,7 @@ class SpeedToLead:
 @dataclass(frozen=True)
 class Report:
     leads: int
+    with_outcome: int
     decided: int
     overall: Tally
     auc: float | None
@@ -91,6 +92,7 @@ def build_report(rows: Sequence[ReportRow], options: ReportOptions) -> Report:
     weeks = _weeks(rows)
     return Report(
         leads=len(rows),
+        with_outcome=sum(1 for row in rows if row.decided),
         decided=len(decided),
         overall=tally(converted),
         auc=roc_auc(scores, converted),
@@ -208,6 +210,7 @@ def as_json(report: Report) -> dict[str, Any]:
     """The report for machines: rates as fractions, times in hours."""
     return {
         "leads": report.leads,
+        "with_outcome": report.with_outcome,
         "decided": report.decided,
         "converted": report.overall.converted,
         "conversion_rate": report.overall.rate,

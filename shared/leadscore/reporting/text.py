@@ -37,8 +37,13 @@ def render_text(report: Report, source: str) -> str:
     overall = report.overall
     lines = [
         f"calibration report: {source}",
-        f"  {report.leads:,} leads, {report.decided:,} with an outcome, {overall.converted:,} converted "
-        f"({percent(overall.rate)})",
+        f"  {report.leads:,} leads, {report.with_outcome:,} with an outcome"
+        + (
+            f" (the other {report.decided - report.with_outcome:,} counted as not converted)"
+            if report.decided > report.with_outcome
+            else ""
+        )
+        + f", {overall.converted:,} converted ({percent(overall.rate)})",
         f"  ROC AUC {number(report.auc, 3)}  (0.5: no better than chance; 1: every converted lead scores "
         "above every other)",
         *(f"  ! {warning}" for warning in report.warnings),
