@@ -90,7 +90,7 @@ def _band_plot(report: Report) -> str:
         [band for band, _ in report.by_band],
         [counted.rate for _, counted in report.by_band],
         [f"n={counted.leads}" for _, counted in report.by_band],
-        x_label="band (at the time of the outcome)",
+        x_label="band at the outcome (dashed: all leads)",
         y_label="converted",
         reference=report.overall.rate,
     )

@@ -185,7 +185,9 @@ def line_chart(
             axes.elements.append(
                 f'<circle cx="{axes.x(x):.1f}" cy="{axes.y(y):.1f}" r="3.5" fill="{line.colour}"/>'
             )
-            axes.text(axes.x(x) + 6, axes.y(y) - 6, note, anchor="start", size=10)
+            near_right = axes.x(x) > axes.width - MARGIN_RIGHT - 40
+            offset, anchor = (-6, "end") if near_right else (6, "start")
+            axes.text(axes.x(x) + offset, axes.y(y) - 6, note, anchor=anchor, size=10)
         if len(series) > 1:
             axes.text(
                 axes.width - MARGIN_RIGHT - 4,
