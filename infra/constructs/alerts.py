@@ -11,7 +11,7 @@ from constructs import Construct
 
 from infra.constructs.ingest import private_queue
 from infra.nag import acknowledge
-from leadscore.resources import STREAM_BATCH_SIZE, STREAM_MAX_RETRIES
+from leadscore.resources import SIGNALLING_WRITES, STREAM_BATCH_SIZE, STREAM_MAX_RETRIES
 
 # The AWS-managed SNS key. Its key policy lets every principal of the account use it through SNS, so a
 # publisher needs no KMS permission (a customer-managed key would need kms:GenerateDataKey* grants).
@@ -42,8 +42,9 @@ class Alerts(Construct):
         self.topic.grant_publish(function)
 
     def listen_to(self, table: dynamodb.ITable, function: lambda_.IFunction) -> None:
-        """``function`` reads the table's stream from now on: a failing batch is split in two until the bad
-        record is alone, retried ``STREAM_MAX_RETRIES`` times, then sent to ``stream_failures``."""
+        """``function`` reads the table's stream from now on, the writes that raised a signal only: a failing
+        batch is split in two until the bad record is alone, retried ``STREAM_MAX_RETRIES`` times, then
+        sent to ``stream_failures``."""
         function.add_event_source(
             sources.DynamoEventSource(
                 table,
@@ -53,5 +54,6 @@ class Alerts(Construct):
                 bisect_batch_on_error=True,
                 report_batch_item_failures=True,
                 on_failure=sources.SqsDlq(self.stream_failures),
+                filters=[lambda_.FilterCriteria.filter(SIGNALLING_WRITES)],
             )
         )

@@ -8,7 +8,7 @@ moto resources under ``local_name`` and sets the same variables.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 SERVICE = "leadscore"
 
@@ -265,3 +265,7 @@ DEFAULT_ALLOWED_ORIGINS = ("*",)
 
 STREAM_BATCH_SIZE = 100
 STREAM_MAX_RETRIES = 3
+SIGNALLING_WRITES: dict[str, Any] = {"dynamodb": {"NewImage": {"sig": {"S": [{"exists": True}]}}}}
+"""The stream records notify is given (a Lambda event filter pattern, applied by the local stack too):
+the lead writes that raised a signal. Every other write (a score that raised nothing, an outcome, a
+follow-up, a merge marker, an erasure's suppression entry) never invokes notify, and costs nothing."""

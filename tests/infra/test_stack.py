@@ -289,6 +289,9 @@ def test_notify_reads_the_stream_with_retries_bisection_and_a_failure_queue(synt
                     "Destination": {"Fn::GetAtt": [Match.string_like_regexp("StreamFailures"), "Arn"]}
                 }
             },
+            "FilterCriteria": {
+                "Filters": [{"Pattern": json.dumps(resources.SIGNALLING_WRITES, separators=(",", ":"))}]
+            },
         },
     )
 

@@ -17,7 +17,7 @@ from leadscore.alerts import email_text
 from leadscore.local.aws import REGION, LocalResources, MotoAws
 from leadscore.local.runtime import LocalFunction, sample_event
 from leadscore.records import Alert
-from leadscore.resources import SCORE_QUEUE, STREAM_BATCH_SIZE, STREAM_MAX_RETRIES
+from leadscore.resources import SCORE_QUEUE, SIGNALLING_WRITES, STREAM_BATCH_SIZE, STREAM_MAX_RETRIES
 
 SQS_RECEIVE_LIMIT = 10
 IDLE_SECONDS = 0.2
@@ -225,7 +225,11 @@ class StreamPoller(Poller):
         for shard_id, iterator in list(self._iterators.items()):
             response = self._streams.get_records(ShardIterator=iterator, Limit=STREAM_BATCH_SIZE)
             self._iterators[shard_id] = response["NextShardIterator"]
-            records = [{**record, "eventSourceARN": self._local.stream_arn} for record in response["Records"]]
+            records = [
+                {**record, "eventSourceARN": self._local.stream_arn}
+                for record in response["Records"]
+                if filter_matches(SIGNALLING_WRITES, record)
+            ]
             if records:
                 self._deliver(records)
                 handled += len(records)
@@ -251,6 +255,22 @@ class StreamPoller(Poller):
             first = next(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed)
             records = records[first:]
         print(f"[{self.name}] gave up on {len(records)} stream records after retries", flush=True)
+
+
+def filter_matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Whether ``event`` passes a Lambda event filter ``pattern``, in the forms the stack uses: nested
+    objects, and at the leaves a list of accepted values or ``{"exists": bool}``."""
+    for name, rule in pattern.items():
+        if isinstance(rule, dict):
+            inner = event.get(name)
+            if not isinstance(inner, dict) or not filter_matches(rule, inner):
+                return False
+        elif not any(
+            (name in event) is option["exists"] if isinstance(option, dict) else event.get(name) == option
+            for option in rule
+        ):
+            return False
+    return True
 
 
 class SchedulePoller(Poller):
