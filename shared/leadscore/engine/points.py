@@ -56,7 +56,7 @@ def _grants(
     used: dict[object, float] = defaultdict(float)
     result = []
     for fact in ordered:
-        period = _period(fact[0], per)
+        period = fact[0] // DAY if per == "day" else _period(fact[0], per)
         if times is not None:
             give = points if used[period] < times else 0.0
             used[period] += 1
@@ -92,6 +92,8 @@ class Curve:
     lasting: float
     fading: float
     expiring: tuple[tuple[int, float], ...]
+    half_life_days: float
+    expires_after_days: float
 
     @classmethod
     def of(cls, granted: tuple[tuple[int, float], ...], hits: RuleHits, group: Group) -> Curve:
@@ -117,15 +119,19 @@ class Curve:
             lasting=lasting,
             fading=fading,
             expiring=tuple(expiring),
+            half_life_days=group.half_life_days or 0.0,
+            expires_after_days=group.expires_after_days or 0.0,
         )
 
     def value(self, at: int) -> float:
-        """Points at ``at``, for ``at`` no earlier than ``latest``."""
+        """Points at ``at``, for ``at`` no earlier than ``latest``: :func:`factor`'s arithmetic, inline
+        (a reading takes a rule's value at a dozen moments when it looks for the next band change)."""
         value = self.lasting
         if self.fading:
-            value += self.fading * factor(self.group, self.fading, at - self.latest)
+            value += self.fading * 0.5 ** (((at - self.latest) / DAY) / self.half_life_days)
         for time, give in self.expiring:
-            value += give * factor(self.group, give, at - time)
+            if (at - time) / DAY < self.expires_after_days:
+                value += give
         return value
 
     def at(self, hits: RuleHits, at: int) -> tuple[float, float, int]:
@@ -176,6 +182,8 @@ def tidy(hits: RuleHits, rule: EngagementRule, group: Group, fold_before: int) -
     folds into one value.
     """
     limit = rule.effective_limit
+    if limit is None and rule.points and (not hits.facts or hits.facts[0][0] >= fold_before):
+        return hits  # every fact earns the rule's points, and none is old enough to fold
     granted_facts = [(fact, give) for fact, give in granted(hits, rule) if give != 0]
     kept = RuleHits(
         facts=tuple(fact for fact, _ in granted_facts),

@@ -10,9 +10,8 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -149,9 +148,11 @@ class ValueTest(BaseModel):
         )
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What a condition can look at: the lead's profile now and, for event conditions, one event."""
+class Facts(NamedTuple):
+    """What a condition can look at: the lead's profile now and, for event conditions, one event.
+
+    A named tuple: one is made for every event recorded, and a tuple is made for a tenth of the cost.
+    """
 
     traits: Mapping[str, Any]
     email_kind: EmailKind
