@@ -16,7 +16,7 @@ from typing import Any
 
 from leadscore.events import Event
 from leadscore.rules import RuleSet
-from leadscore.rules.conditions import GLOB, Condition
+from leadscore.rules.conditions import GLOB, Condition, Facts
 
 KNOWN_NAMES = 4096
 """Event names whose candidate triggers an index remembers (names are the senders' choice: bounded)."""
@@ -105,25 +105,49 @@ class RuleTriggers:
     disqualifiers: TriggerIndex
     fast_tracks: TriggerIndex
     sales_accepted: TriggerIndex
-    known: dict[tuple[str, str | None], tuple[tuple[int, Trigger], ...]] = field(
+    known: dict[tuple[str, str | None, Any], tuple[tuple[int, Trigger, bool], ...]] = field(
         default_factory=dict, compare=False
     )
 
-    def candidates(self, event: Event) -> tuple[tuple[int, Trigger], ...]:
-        """Every index's candidates for the event, each with what it is for (remembered per kind and
-        name): an event meets only the triggers that can fire for it, in one pass."""
-        key = (event.kind, event.name)
+    def candidates(self, event: Event) -> tuple[tuple[int, Trigger, bool], ...]:
+        """Every index's triggers that can fire for the event, each with what it is for and whether it
+        is already known to hold: a condition on the kind, name and page alone holds for every event
+        with the same three, so it is tested once for them (remembered per kind, name and page)."""
+        path = event.properties.get("path") if event.kind == "page" else None
+        if path is not None and not isinstance(path, str):
+            return self._candidates(event, keyed=False)
+        key = (event.kind, event.name, path)
         found = self.known.get(key)
         if found is None:
-            indexes = (self.engagement, self.disqualifiers, self.fast_tracks, self.sales_accepted)
-            found = tuple(
-                (purpose, trigger)
-                for purpose, index in enumerate(indexes)
-                for trigger in index.candidates(event)
-            )
+            found = self._candidates(event, keyed=True)
             if len(self.known) < KNOWN_NAMES:
                 self.known[key] = found
         return found
+
+    def _candidates(self, event: Event, *, keyed: bool) -> tuple[tuple[int, Trigger, bool], ...]:
+        indexes = (self.engagement, self.disqualifiers, self.fast_tracks, self.sales_accepted)
+        bare = Facts(traits={}, email_kind="missing", event=event)
+        found = []
+        for purpose, index in enumerate(indexes):
+            for trigger in index.candidates(event):
+                if not keyed or not _keyed(trigger):
+                    found.append((purpose, trigger, False))
+                elif trigger.on_event.holds(bare):
+                    found.append((purpose, trigger, True))
+        return tuple(found)
+
+
+def _keyed(trigger: Trigger) -> bool:
+    """Whether the trigger's event part reads nothing but the event's kind, name and page."""
+    return not trigger.whole and _reads_kind_name_page(trigger.on_event)
+
+
+def _reads_kind_name_page(condition: Condition) -> bool:
+    return (
+        condition.properties is None
+        and not condition.about_profile
+        and all(_reads_kind_name_page(inner) for inner in condition.nested)
+    )
 
 
 @lru_cache(maxsize=16)

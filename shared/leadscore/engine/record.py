@@ -254,13 +254,15 @@ def _matching(
             continue
         bare: Facts | None = None
         fact_tag: int | None = None
-        for purpose, trigger in candidates:
-            if trigger.whole:
-                facts = profile.with_event(event)
+        for purpose, trigger, known_to_hold in candidates:
+            if known_to_hold:
+                holds = True
+            elif trigger.whole:
+                holds = trigger.on_event.holds(profile.with_event(event))
             else:
                 bare = bare or Facts(traits={}, email_kind="missing", event=event)
-                facts = bare
-            if trigger.on_event.holds(facts):
+                holds = trigger.on_event.holds(bare)
+            if holds:
                 fact_tag = tag(event.message_id) if fact_tag is None else fact_tag
                 found[purpose].append((trigger.rule_id, time, fact_tag))
     return found
