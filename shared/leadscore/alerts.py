@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 from leadscore.engine import AccountMember, ExplanationItem, LeadScore, score_account, score_lead
 from leadscore.engine.accounts import is_engaged
-from leadscore.ports import AlertPublisher
+from leadscore.ports import UNCOUNTED, AlertPublisher, Counter
 from leadscore.records import Alert, LeadRecord
+from leadscore.resources import ALERTS_PUBLISHED
 from leadscore.rules import RuleSet
 
 TOP_RULES = 5
@@ -157,11 +158,14 @@ def publish_new_alerts(
     after: LeadRecord,
     publisher: AlertPublisher,
     members_of: AccountMembers | None = None,
+    *,
+    counter: Counter = UNCOUNTED,
 ) -> list[Alert]:
     """Publish what a write newly raised; returns what was published."""
     alerts = new_alerts(rules, before, after, members_of)
     for alert in alerts:
         publisher.publish(alert)
+        counter.count(ALERTS_PUBLISHED, of=alert.kind)
     return alerts
 
 

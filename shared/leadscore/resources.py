@@ -265,3 +265,57 @@ DEFAULT_ALLOWED_ORIGINS = ("*",)
 
 STREAM_BATCH_SIZE = 100
 STREAM_MAX_RETRIES = 3
+
+# --- operations: metrics, correlation, retention ------------------------------------------------------
+
+# CloudWatch namespace of the services' own metrics (Powertools Metrics, embedded metric format); every
+# metric carries the dimension ``service`` = SERVICE, and a few one more (``MetricSpec.dimension``).
+METRICS_NAMESPACE = "LeadScoring"
+METRIC_SERVICE_DIMENSION = "service"
+# The API request's id rides on every queued message as this SQS message attribute, into score's logs, and
+# on the lead item (``cid``) into notify's: one id from the request to the alert.
+CORRELATION_ATTRIBUTE = "correlation_id"
+
+REJECTION_REASONS = ("invalid", "unauthorized", "too_large", "queue_unavailable")
+ALERT_KINDS = ("band_entered", "fast_track", "sharp_rise", "disqualified", "reminder")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A count one function emits: its name, what it counts, and its extra dimension and values."""
+
+    name: str
+    function: str
+    meaning: str
+    dimension: str | None = None
+    values: tuple[str, ...] = ()
+
+
+EVENTS_ACCEPTED = MetricSpec("EventsAccepted", "collect", "messages accepted and queued")
+REQUESTS_REJECTED = MetricSpec(
+    "RequestsRejected", "collect", "tracking calls and form posts refused", "reason", REJECTION_REASONS
+)
+ARCHIVE_OBJECTS_WRITTEN = MetricSpec("ArchiveObjectsWritten", "score", "archive objects put (one per batch)")
+LEADS_SCORED = MetricSpec("LeadsScored", "score", "lead items written by score")
+DUPLICATES_DROPPED = MetricSpec(
+    "DuplicatesDropped",
+    "score",
+    "messages counted before (a repeat in the batch, or a lead they left unchanged)",
+)
+LOST_RACES_RETRIED = MetricSpec(
+    "LostRacesRetried", "score", "conditional writes lost to another writer, retried"
+)
+ALERTS_PUBLISHED = MetricSpec("AlertsPublished", "notify", "alerts published to SNS", "kind", ALERT_KINDS)
+DECAY_TRANSITIONS = MetricSpec("DecayTransitions", "decay", "leads whose band or stage decay changed")
+REMINDERS_SENT = MetricSpec("RemindersSent", "decay", "follow-up reminders raised (notify sends each)")
+METRICS = (
+    EVENTS_ACCEPTED,
+    REQUESTS_REJECTED,
+    ARCHIVE_OBJECTS_WRITTEN,
+    LEADS_SCORED,
+    DUPLICATES_DROPPED,
+    LOST_RACES_RETRIED,
+    ALERTS_PUBLISHED,
+    DECAY_TRANSITIONS,
+    REMINDERS_SENT,
+)

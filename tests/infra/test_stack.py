@@ -28,7 +28,6 @@ from tests.infra.conftest import (
 
 pytestmark = pytest.mark.infra
 
-TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 LOGGING = {"logs:CreateLogStream", "logs:PutLogEvents"}
 SECRET_READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 
@@ -92,7 +91,7 @@ def test_each_function_runs_python_313_on_arm64_with_its_spec(synthesized: Synth
     assert properties["Architectures"] == ["arm64"]
     assert properties["Handler"] == "handler.handler"
     assert (properties["MemorySize"], properties["Timeout"]) == (spec.memory_mb, spec.timeout_seconds)
-    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert "TracingConfig" not in properties  # off: see infra/functions.py
     (layer_id,) = synthesized.of_type("AWS::Lambda::LayerVersion")
     assert properties["Layers"] == [{"Ref": layer_id}]
     assert (synthesized.asset_dir(logical_id) / "handler.py").read_text() == (
@@ -383,7 +382,6 @@ def test_each_kind_of_key_is_a_generated_secret_of_its_own(synthesized: Synthesi
 def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> None:
     assert policy_actions(synthesized, "collect") == {
         *LOGGING,
-        *TRACING,
         *SECRET_READ,
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
@@ -391,7 +389,6 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
     }
     assert policy_actions(synthesized, "leads") == {
         *LOGGING,
-        *TRACING,
         *SECRET_READ,
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
@@ -401,7 +398,6 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
     }
     assert policy_actions(synthesized, "purge") == {
         *LOGGING,
-        *TRACING,
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
@@ -412,7 +408,6 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
     }
     assert policy_actions(synthesized, "score") == {
         *LOGGING,
-        *TRACING,
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
@@ -425,7 +420,6 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
     }
     assert policy_actions(synthesized, "decay") == {
         *LOGGING,
-        *TRACING,
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
@@ -433,7 +427,6 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
     }
     assert policy_actions(synthesized, "notify") == {
         *LOGGING,
-        *TRACING,
         "sns:Publish",
         # the account's other engaged people, named in an alert
         "dynamodb:BatchGetItem",
@@ -453,7 +446,7 @@ def test_wildcards_are_only_where_aws_allows_nothing_narrower(synthesized: Synth
     for name in FUNCTIONS:
         for statement in policy_statements(synthesized, name):
             if statement["Resource"] == "*":
-                assert set(statement["Action"]) <= {*TRACING, "dynamodb:ListStreams"}, name
+                assert statement["Action"] == "dynamodb:ListStreams", name
 
 
 def test_only_score_and_purge_touch_the_archive_and_only_under_its_prefix(synthesized: Synthesized) -> None:

@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from leadscore import resources
 from leadscore.local.aws import LocalResources, provision
+from leadscore.local.pollers import lambda_message_attributes
 from leadscore.local.runtime import LocalContext
 from leadscore.wiring import scoring_collaborators
 from tests.conftest import load_event
@@ -69,12 +70,19 @@ def sqs_batch(aws: LocalResources, *, visibility_seconds: int = 0) -> tuple[dict
             QueueUrl=aws.queue_url,
             MaxNumberOfMessages=10,
             AttributeNames=["All"],
+            MessageAttributeNames=["All"],
             VisibilityTimeout=visibility_seconds,
         )
         .get("Messages", [])
     )
     records = [
-        {**template, "messageId": m["MessageId"], "body": m["Body"], "attributes": m["Attributes"]}
+        {
+            **template,
+            "messageId": m["MessageId"],
+            "body": m["Body"],
+            "attributes": m["Attributes"],
+            "messageAttributes": lambda_message_attributes(m),
+        }
         for m in received
     ]
     return {"Records": records}, [m["ReceiptHandle"] for m in received]

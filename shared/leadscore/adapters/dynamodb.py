@@ -59,8 +59,9 @@ class StoredLead(BaseModel):
 
     ``v`` counts writes and guards them; ``st`` is the engine's state (``encode_state``); the summary
     (``sc`` ... ``at``) lets the stream and listings read a score without the rules; ``sig`` holds the
-    signals the write raised; ``acct`` and ``bsh``/``due`` are the index keys. A merged id's item holds
-    only its keys, ``v`` and ``mi``, the lead it was merged into.
+    signals the write raised; ``acct`` and ``bsh``/``due`` are the index keys; ``cid`` the request behind
+    the write (the correlation id in the logs). A merged id's item holds only its keys, ``v`` and ``mi``,
+    the lead it was merged into.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -83,6 +84,7 @@ class StoredLead(BaseModel):
     acct: str | None = None
     bsh: str | None = None
     due: int | None = None
+    cid: str | None = None
 
     @classmethod
     def of(cls, record: LeadRecord) -> StoredLead:
@@ -105,6 +107,7 @@ class StoredLead(BaseModel):
             acct=record.state.account_id,
             bsh=band_partition(summary.band, record.lead_id) if indexed else None,
             due=(int(due.timestamp()) if due is not None else NEVER_DUE) if indexed else None,
+            cid=record.correlation_id,
         )
 
     @classmethod
@@ -136,6 +139,7 @@ class StoredLead(BaseModel):
             if self.due is not None and self.due != NEVER_DUE
             else None,
             listed=self.bsh is not None,
+            correlation_id=self.cid,
         )
 
     def attribute_values(self) -> dict[str, AttributeValueTypeDef]:
