@@ -3,6 +3,7 @@
 Context values (``-c name=value``):
 
 - ``alertEmail``: subscribe this address to the alerts (optional);
+- ``opsEmail``: subscribe this address to the operations topic, which the alarms notify (optional);
 - ``rules``: a rule file other than rules/default.yaml, bundled into the layer as /opt/rules.yaml;
 - ``decaySchedule``: an EventBridge schedule expression for the decay function (``DECAY_SCHEDULE``);
 - ``allowedOrigins``: the origins browsers may call the API from, comma-separated (default ``*``);
@@ -45,6 +46,7 @@ def build(app: App) -> LeadScoringStack:
         STACK_NAME,
         layer_dir=build_layer(rules_file),
         alert_email=_context(app, "alertEmail"),
+        ops_email=_context(app, "opsEmail"),
         decay_schedule=_context(app, "decaySchedule") or DECAY_SCHEDULE,
         allowed_origins=allowed_origins,
         throttle=throttle,

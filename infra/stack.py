@@ -16,6 +16,7 @@ from infra.constructs.alerts import Alerts
 from infra.constructs.api import TrackingApi
 from infra.constructs.ingest import EventQueue
 from infra.constructs.keys import ApiKeys
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.scoring import FunctionSchedule
 from infra.constructs.storage import EventArchive, LeadsTable
 from infra.functions import service_function, shared_layer
@@ -34,6 +35,7 @@ class LeadScoringStack(Stack):
         *,
         layer_dir: Path,
         alert_email: str | None = None,
+        ops_email: str | None = None,
         decay_schedule: str = resources.DECAY_SCHEDULE,
         allowed_origins: Sequence[str] = resources.DEFAULT_ALLOWED_ORIGINS,
         throttle: Throttle | None = None,
@@ -113,6 +115,21 @@ class LeadScoringStack(Stack):
         )
         alerts.listen_to(leads.table, notify)
 
+        # What an operator watches: one dashboard, alarms to an operations topic (not sales' alerts).
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=functions,
+            queue=queue.queue,
+            dead_letters=queue.dead_letters,
+            stream_failures=alerts.stream_failures,
+            table=leads.table,
+            api=api.api,
+            alert_topic=alerts.topic,
+            decay_schedule=decay_schedule,
+            ops_email=ops_email,
+        )
+
         outputs = {
             "ApiUrl": (api.url, "The tracking endpoint: point Segment / RudderStack SDKs and forms here"),
             "AlertTopicArn": (alerts.topic.topic_arn, "Subscribe e-mail, SQS or HTTPS endpoints here"),
@@ -133,6 +150,10 @@ class LeadScoringStack(Stack):
             ),
             "DeadLetterQueueUrl": (queue.dead_letters.queue_url, "Events that failed scoring three times"),
             "AlertFailuresQueueUrl": (alerts.stream_failures.queue_url, "Stream records notify failed on"),
+            "OperationsTopicArn": (
+                monitoring.topic.topic_arn,
+                "Alarms notify this topic (opsEmail subscribes)",
+            ),
         }
         for name, (value, meaning) in outputs.items():
             CfnOutput(self, name, value=value, description=meaning)

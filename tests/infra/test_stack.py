@@ -13,6 +13,7 @@ from aws_cdk.assertions import Match
 
 from infra import layer as layer_build
 from infra.app import build
+from infra.constructs.monitoring import decay_late_after, schedule_period
 from leadscore import resources
 from leadscore.api import DEFAULT_ROUTE_FUNCTION, DEFAULT_ROUTE_KEY, THROTTLE_BURST, THROTTLE_RATE_PER_SECOND
 from leadscore.resources import FUNCTIONS, LEADS_TABLE, ROUTES, SCORE_QUEUE
@@ -20,6 +21,7 @@ from leadscore.rules import DEFAULT_RULES_FILE
 from tests.infra.conftest import (
     ALERT_EMAIL,
     DECAY_SCHEDULE,
+    OPS_EMAIL,
     REPO_ROOT,
     Synthesized,
     cdk_json_context,
@@ -119,7 +121,7 @@ def test_each_function_gets_the_environment_its_spec_names_from_the_real_resourc
             )
         },
         resources.ENV_ARCHIVE_BUCKET: {"Ref": archive_id(synthesized)},
-        resources.ENV_TOPIC_ARN: {"Ref": only(synthesized, "AWS::SNS::Topic")},
+        resources.ENV_TOPIC_ARN: {"Ref": only(synthesized, "AWS::SNS::Topic", DisplayName="Lead alerts")},
         resources.ENV_WRITE_KEYS_SECRET: {"Ref": secret_id(synthesized, "Write keys")},
         resources.ENV_READ_KEYS_SECRET: {"Ref": secret_id(synthesized, "Read keys")},
         resources.ENV_ADMIN_KEYS_SECRET: {"Ref": secret_id(synthesized, "Admin keys")},
@@ -354,13 +356,12 @@ def test_alerts_go_to_an_encrypted_topic_and_email_only_when_asked(
         },
     )
     synthesized.template.resource_count_is("AWS::SNS::Subscription", 0)
-    customized.template.resource_count_is("AWS::SNS::Subscription", 1)
     customized.template.has_resource_properties(
         "AWS::SNS::Subscription",
         {
             "Protocol": "email",
             "Endpoint": ALERT_EMAIL,
-            "TopicArn": {"Ref": only(customized, "AWS::SNS::Topic")},
+            "TopicArn": {"Ref": only(customized, "AWS::SNS::Topic", DisplayName="Lead alerts")},
         },
     )
 
@@ -765,3 +766,173 @@ def test_a_bad_front_door_setting_stops_the_app_naming_it(
     app = App(outdir=str(tmp_path), context={**cdk_json_context(), **context})
     with pytest.raises(ValueError, match=message):
         build(app)
+
+
+# Monitoring
+
+
+def output_ref(synthesis: Synthesized, name: str) -> str:
+    """The logical id an output's value refers to."""
+    ref: str = synthesis.outputs[name]["Value"]["Ref"]
+    return ref
+
+
+def alarm_metrics(synthesis: Synthesized) -> dict[str, tuple[str, str, dict[str, Any], int]]:
+    """Each alarm by name: the namespace, name, dimensions and period of the one metric it watches."""
+    found = {}
+    for body in synthesis.of_type("AWS::CloudWatch::Alarm").values():
+        properties = body["Properties"]
+        ((stat,),) = [
+            [query["MetricStat"] for query in properties["Metrics"] if query.get("ReturnData", True)]
+        ]
+        metric = stat["Metric"]
+        dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+        found[properties["AlarmName"]] = (
+            metric["Namespace"],
+            metric["MetricName"],
+            dimensions,
+            stat["Period"],
+        )
+    return found
+
+
+def test_every_alarm_notifies_the_operations_topic_and_only_it(synthesized: Synthesized) -> None:
+    operations = output_ref(synthesized, "OperationsTopicArn")
+    alerts = only(synthesized, "AWS::SNS::Topic", DisplayName="Lead alerts")
+    assert operations != alerts
+    alarms = synthesized.of_type("AWS::CloudWatch::Alarm")
+    assert alarms
+    for body in alarms.values():
+        properties = body["Properties"]
+        assert properties["ActionsEnabled"] is True
+        assert properties["AlarmActions"] == [{"Ref": operations}], properties["AlarmName"]
+
+
+def test_each_alarm_watches_what_it_is_for(synthesized: Synthesized) -> None:
+    function = {name: {"FunctionName": {"Ref": function_named(synthesized, name)[0]}} for name in FUNCTIONS}
+    queue_name = {
+        output: {"QueueName": {"Fn::GetAtt": [output_ref(synthesized, output), "QueueName"]}}
+        for output in ("EventQueueUrl", "DeadLetterQueueUrl", "AlertFailuresQueueUrl")
+    }
+    api = {"ApiId": {"Ref": only(synthesized, "AWS::ApiGatewayV2::Api")}, "Stage": "$default"}
+    alerts_topic = {
+        "TopicName": {
+            "Fn::GetAtt": [only(synthesized, "AWS::SNS::Topic", DisplayName="Lead alerts"), "TopicName"]
+        }
+    }
+    five_minutes = 300
+    expected = {
+        "LeadScoring-Events-DLQ-Queue-Message-Count-Max-DeadLetters": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            queue_name["DeadLetterQueueUrl"],
+            five_minutes,
+        ),
+        "LeadScoring-StreamFailures-Queue-Message-Count-Max-DeadLetters": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            queue_name["AlertFailuresQueueUrl"],
+            five_minutes,
+        ),
+        "LeadScoring-Events-Queue-Message-Age-Max-Lag": (
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            queue_name["EventQueueUrl"],
+            five_minutes,
+        ),
+        "LeadScoring-Notify-Iterator-Age-Max-Lag": (
+            "AWS/Lambda",
+            "IteratorAge",
+            function["notify"],
+            five_minutes,
+        ),
+        "LeadScoring-Api-Fault-Count-Errors": ("AWS/ApiGateway", "5xx", api, five_minutes),
+        "LeadScoring-Alerts-Topic-Notifications-Failed-Failed": (
+            "AWS/SNS",
+            "NumberOfNotificationsFailed",
+            alerts_topic,
+            five_minutes,
+        ),
+        # The decay schedule is every 15 minutes: late after three of them without an invocation.
+        "LeadScoring-Decay-Usage-Count-Late": ("AWS/Lambda", "Invocations", function["decay"], 3 * 15 * 60),
+    }
+    for name in FUNCTIONS:
+        expected[f"LeadScoring-{name.title()}-Fault-Count-Errors"] = (
+            "AWS/Lambda",
+            "Errors",
+            function[name],
+            five_minutes,
+        )
+        expected[f"LeadScoring-{name.title()}-Throttled-Count-Throttles"] = (
+            "AWS/Lambda",
+            "Throttles",
+            function[name],
+            five_minutes,
+        )
+    assert alarm_metrics(synthesized) == expected
+
+
+def test_alarm_thresholds_say_when_to_act(synthesized: Synthesized) -> None:
+    def alarm(name: str) -> dict[str, Any]:
+        (found,) = [
+            body["Properties"]
+            for body in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+            if body["Properties"]["AlarmName"] == name
+        ]
+        return found
+
+    for dead_letters in ("Events-DLQ", "StreamFailures"):
+        found = alarm(f"LeadScoring-{dead_letters}-Queue-Message-Count-Max-DeadLetters")
+        assert (found["ComparisonOperator"], found["Threshold"]) == ("GreaterThanThreshold", 0)
+    lag = alarm("LeadScoring-Events-Queue-Message-Age-Max-Lag")
+    assert (lag["ComparisonOperator"], lag["Threshold"]) == ("GreaterThanThreshold", 300)  # seconds
+    stream = alarm("LeadScoring-Notify-Iterator-Age-Max-Lag")
+    assert (stream["ComparisonOperator"], stream["Threshold"]) == ("GreaterThanThreshold", 300_000)  # ms
+    late = alarm("LeadScoring-Decay-Usage-Count-Late")
+    assert (late["ComparisonOperator"], late["Threshold"], late["TreatMissingData"]) == (
+        "LessThanThreshold",
+        1,
+        "breaching",  # no invocation at all is exactly what this alarm is for
+    )
+
+
+def test_the_decay_alarm_follows_the_schedule_and_ops_email_subscribes(customized: Synthesized) -> None:
+    (_, _, _, period) = alarm_metrics(customized)["LeadScoring-Decay-Usage-Count-Late"]
+    assert period == 3 * 5 * 60  # DECAY_SCHEDULE is every 5 minutes there
+    customized.template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {
+            "Protocol": "email",
+            "Endpoint": OPS_EMAIL,
+            "TopicArn": {"Ref": output_ref(customized, "OperationsTopicArn")},
+        },
+    )
+
+
+def test_one_dashboard_shows_ingest_errors_lag_alerts_and_cost_drivers(synthesized: Synthesized) -> None:
+    ((_, dashboard),) = synthesized.of_type("AWS::CloudWatch::Dashboard").items()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in resources.METRICS:
+        assert f'\\"{resources.METRICS_NAMESPACE}\\",\\"{metric.name}\\"' in body, metric.name
+        for value in metric.values:
+            assert f'\\"{metric.dimension}\\",\\"{value}\\"' in body, (metric.name, value)
+    for lag in ("ApproximateAgeOfOldestMessage", "IteratorAge"):
+        assert lag in body
+    for cost in ("ConsumedWriteCapacityUnits", "ConsumedReadCapacityUnits", "Invocations"):
+        assert cost in body
+
+
+@pytest.mark.parametrize(
+    ("expression", "minutes"),
+    [("rate(15 minutes)", 15), ("rate(1 minute)", 1), ("rate(2 hours)", 120), ("rate(1 day)", 1440)],
+)
+def test_a_rate_schedule_has_a_period(expression: str, minutes: int) -> None:
+    period = schedule_period(expression)
+    assert period is not None
+    assert period.to_minutes() == minutes
+
+
+def test_a_cron_schedule_is_late_after_a_day() -> None:
+    assert schedule_period("cron(0 * * * ? *)") is None
+    assert decay_late_after("cron(0 * * * ? *)").to_hours() == 24
+    assert decay_late_after("rate(10 minutes)").to_minutes() == 30
