@@ -37,6 +37,7 @@ class LeadScoringStack(Stack):
         alert_email: str | None = None,
         ops_email: str | None = None,
         decay_schedule: str = resources.DECAY_SCHEDULE,
+        retention_days: int = 0,
         allowed_origins: Sequence[str] = resources.DEFAULT_ALLOWED_ORIGINS,
         throttle: Throttle | None = None,
         description: str | None = None,
@@ -59,6 +60,7 @@ class LeadScoringStack(Stack):
             resources.ENV_ADMIN_KEYS_SECRET: keys.admin.secret_arn,
             resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
             resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
+            resources.ENV_RETENTION_DAYS: str(retention_days),
         }
         layer = shared_layer(self, "SharedLayer", layer_dir)
         functions = {
@@ -80,10 +82,11 @@ class LeadScoringStack(Stack):
         keys.write.grant_read(collect)
         keys.read.grant_read(lookup)
         keys.admin.grant_read(lookup)
-        # PutItem: sales' outcomes and follow-ups (items beside the lead's); BatchWriteItem: erasure.
+        # PutItem: sales' outcomes and follow-ups (items beside the lead's); UpdateItem: the lead kept from
+        # retention once sales recorded one; BatchWriteItem: erasure.
         leads.grant_calls(
             lookup,
-            ["GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem"],
+            ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem"],
             indexes=[by_account, by_band, by_merge],
         )
         leads.grant_calls(score, ["GetItem", "BatchGetItem", "PutItem"])

@@ -56,12 +56,21 @@ class InMemoryLeadRepository:
             self.writes += 1
 
     def record_outcome(self, lead_id: str, outcome: Outcome) -> bool:
+        self._keep(lead_id)
         return _keep_latest(self.outcomes, lead_id, outcome)
+
+    def _keep(self, lead_id: str) -> None:
+        """As DynamoDB's: the lead marked kept once, its version moved on."""
+        with self._lock:
+            record = self.items.get(lead_id)
+            if isinstance(record, LeadRecord) and not record.kept:
+                self.items[lead_id] = record.model_copy(update={"kept": True, "version": record.version + 1})
 
     def outcome_of(self, lead_id: str) -> Outcome | None:
         return self.outcomes.get(lead_id)
 
     def record_follow_up(self, lead_id: str, follow_up: FollowUp) -> bool:
+        self._keep(lead_id)
         return _keep_latest(self.follow_ups, lead_id, follow_up)
 
     def follow_up_of(self, lead_id: str) -> FollowUp | None:

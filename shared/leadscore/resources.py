@@ -22,6 +22,8 @@ ENV_READ_KEYS_SECRET = "READ_KEYS_SECRET"
 ENV_ADMIN_KEYS_SECRET = "ADMIN_KEYS_SECRET"
 ENV_RULES_PATH = "RULES_PATH"
 ENV_OPENAPI_PATH = "OPENAPI_PATH"
+# Days a lead may stay inactive before DynamoDB's TTL deletes it (0: kept for ever, the default).
+ENV_RETENTION_DAYS = "RETENTION_DAYS"
 
 # Where the deployed rule file sits: the layer's root is mounted at /opt.
 LAYER_RULES_PATH = "/opt/rules.yaml"
@@ -108,6 +110,10 @@ class FunctionSpec:
     env: tuple[str, ...] = field(default_factory=tuple)
 
 
+# The lead item's time-to-live attribute (epoch seconds): its last activity plus the retention, on leads
+# sales never recorded a follow-up or an outcome for. The table's TTL setting names it.
+TTL_ATTRIBUTE = "exp"
+
 LEADS_TABLE = TableSpec(
     local_name=f"{SERVICE}-leads",
     partition_key=Key("pk"),
@@ -175,21 +181,21 @@ FUNCTIONS = {
         description="Lead and account scores with their explanations; sales' follow-ups and outcomes",
         memory_mb=512,
         timeout_seconds=10,
-        env=(ENV_TABLE_NAME, ENV_READ_KEYS_SECRET, ENV_ADMIN_KEYS_SECRET, ENV_RULES_PATH),
+        env=(ENV_TABLE_NAME, ENV_READ_KEYS_SECRET, ENV_ADMIN_KEYS_SECRET, ENV_RULES_PATH, ENV_RETENTION_DAYS),
     ),
     "score": FunctionSpec(
         name="score",
         description="Scores queued events, one conditional write per lead per batch",
         memory_mb=1024,
         timeout_seconds=30,
-        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_ARCHIVE_BUCKET),
+        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_ARCHIVE_BUCKET, ENV_RETENTION_DAYS),
     ),
     "decay": FunctionSpec(
         name="decay",
         description="Re-evaluates leads whose band is due to change as their engagement decays",
         memory_mb=512,
         timeout_seconds=300,
-        env=(ENV_TABLE_NAME, ENV_RULES_PATH),
+        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_RETENTION_DAYS),
     ),
     "purge": FunctionSpec(
         name="purge",

@@ -269,6 +269,7 @@ def evaluated_record(
         signals=signals,
         decay_due_at=decay_due(record.decay_due_at if record else None, change, now),
         listed=rules.band_rank[evaluation.headline.band] > 0,
+        kept=record.kept if record else False,
     )
 
 

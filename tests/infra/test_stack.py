@@ -12,7 +12,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra import layer as layer_build
-from infra.app import build
+from infra.app import build, parse_retention_days
 from infra.constructs.monitoring import decay_late_after, schedule_period
 from leadscore import resources
 from leadscore.api import DEFAULT_ROUTE_FUNCTION, DEFAULT_ROUTE_KEY, THROTTLE_BURST, THROTTLE_RATE_PER_SECOND
@@ -23,6 +23,7 @@ from tests.infra.conftest import (
     DECAY_SCHEDULE,
     OPS_EMAIL,
     REPO_ROOT,
+    RETENTION_DAYS,
     Synthesized,
     cdk_json_context,
     synthesize,
@@ -127,6 +128,7 @@ def test_each_function_gets_the_environment_its_spec_names_from_the_real_resourc
         resources.ENV_ADMIN_KEYS_SECRET: {"Ref": secret_id(synthesized, "Admin keys")},
         resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
         resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
+        resources.ENV_RETENTION_DAYS: "0",  # off unless retentionDays is given
     }
     assert {variable: variables[variable] for variable in FUNCTIONS[name].env} == {
         variable: expected[variable] for variable in FUNCTIONS[name].env
@@ -167,6 +169,7 @@ def test_the_table_is_on_demand_recoverable_streamed_and_indexed_as_specified(
                 "BillingMode": "PAY_PER_REQUEST",
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                 "StreamSpecification": {"StreamViewType": LEADS_TABLE.stream_view},
+                "TimeToLiveSpecification": {"AttributeName": resources.TTL_ATTRIBUTE, "Enabled": True},
                 "KeySchema": [
                     {"AttributeName": LEADS_TABLE.partition_key.name, "KeyType": "HASH"},
                     {"AttributeName": LEADS_TABLE.sort_key.name, "KeyType": "RANGE"},
@@ -395,6 +398,7 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
         "dynamodb:BatchGetItem",
         "dynamodb:Query",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",  # a lead sales recorded something for is kept from retention
         "dynamodb:BatchWriteItem",
     }
     assert policy_actions(synthesized, "purge") == {
@@ -930,6 +934,29 @@ def test_a_rate_schedule_has_a_period(expression: str, minutes: int) -> None:
     period = schedule_period(expression)
     assert period is not None
     assert period.to_minutes() == minutes
+
+
+def test_retention_days_reach_the_functions_that_write_lead_items(customized: Synthesized) -> None:
+    for name, spec in FUNCTIONS.items():
+        variables = function_named(customized, name)[1]["Environment"]["Variables"]
+        if resources.ENV_RETENTION_DAYS in spec.env:
+            assert variables[resources.ENV_RETENTION_DAYS] == str(RETENTION_DAYS), name
+    assert {name for name, spec in FUNCTIONS.items() if resources.ENV_RETENTION_DAYS in spec.env} == {
+        "score",
+        "decay",
+        "leads",
+    }
+
+
+@pytest.mark.parametrize(("value", "days"), [(None, 0), ("", 0), ("0", 0), ("90", 90), (365, 365)])
+def test_retention_days_are_whole_days(value: object, days: int) -> None:
+    assert parse_retention_days(value) == days
+
+
+@pytest.mark.parametrize("value", ["ninety", "-1", "1.5"])
+def test_a_bad_retention_stops_the_deploy_naming_it(value: str) -> None:
+    with pytest.raises(ValueError, match="retentionDays"):
+        parse_retention_days(value)
 
 
 def test_a_cron_schedule_is_late_after_a_day() -> None:
