@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -152,6 +153,27 @@ def printable(text: str) -> str:
     return "".join(character if character.isprintable() else " " for character in text)
 
 
+class RecentlySent:
+    """The signal ids published lately (at most ``limit``, the oldest forgotten first).
+
+    A stream record whose second alert fails is retried whole; this keeps its first alert from being
+    sent again when the retry runs in the same execution environment (Lambda retries a shard's batch
+    right away, as a rule in the same one).
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._sent: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, signal_id: object) -> bool:
+        return signal_id in self._sent
+
+    def add(self, signal_id: str) -> None:
+        self._sent[signal_id] = None
+        if len(self._sent) > self._limit:
+            self._sent.popitem(last=False)
+
+
 def publish_new_alerts(
     rules: RuleSet,
     before: LeadRecord | None,
@@ -160,13 +182,19 @@ def publish_new_alerts(
     members_of: AccountMembers | None = None,
     *,
     counter: Counter = UNCOUNTED,
+    sent: RecentlySent | None = None,
 ) -> list[Alert]:
-    """Publish what a write newly raised; returns what was published."""
-    alerts = new_alerts(rules, before, after, members_of)
-    for alert in alerts:
+    """Publish what a write newly raised (less what ``sent`` holds); returns what was published."""
+    published = []
+    for alert in new_alerts(rules, before, after, members_of):
+        if sent is not None and alert.signal_id in sent:
+            continue
         publisher.publish(alert)
+        if sent is not None:
+            sent.add(alert.signal_id)
         counter.count(ALERTS_PUBLISHED, of=alert.kind)
-    return alerts
+        published.append(alert)
+    return published
 
 
 def email_text(alert: Alert) -> str:
