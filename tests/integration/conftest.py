@@ -63,7 +63,6 @@ def archived(bucket: str) -> dict[str, list[str]]:
 def sqs_batch(aws: LocalResources, *, visibility_seconds: int = 0) -> tuple[dict[str, Any], list[str]]:
     """Up to ten queued messages as the SQS event source hands them to score, and their receipt handles
     (received with ``visibility_seconds``: 0 leaves them in the queue, as a failed invocation would)."""
-    template = load_event("sqs_batch.json")["Records"][0]
     received = (
         boto3.client("sqs")
         .receive_message(
@@ -75,7 +74,13 @@ def sqs_batch(aws: LocalResources, *, visibility_seconds: int = 0) -> tuple[dict
         )
         .get("Messages", [])
     )
-    records = [
+    return {"Records": sqs_records(received)}, [m["ReceiptHandle"] for m in received]
+
+
+def sqs_records(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages from ReceiveMessage as the SQS event source puts them in score's event."""
+    template = load_event("sqs_batch.json")["Records"][0]
+    return [
         {
             **template,
             "messageId": m["MessageId"],
@@ -85,7 +90,6 @@ def sqs_batch(aws: LocalResources, *, visibility_seconds: int = 0) -> tuple[dict
         }
         for m in received
     ]
-    return {"Records": records}, [m["ReceiptHandle"] for m in received]
 
 
 def score_queued(invoke: Invoke, aws: LocalResources) -> None:

@@ -26,13 +26,11 @@ from moto.core.models import botocore_stubber
 from leadscore.adapters.dynamodb import DynamoLeadRepository, item_to_stored
 from leadscore.engine import LeadScore, score_lead
 from leadscore.local.aws import LocalResources, speed_up_moto_sqs
-from leadscore.local.pollers import lambda_message_attributes
 from leadscore.records import LeadRecord
 from leadscore.replay import recorded_events, replay_states
 from leadscore.resources import STREAM_BATCH_SIZE
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
-from tests.conftest import load_event
-from tests.integration.conftest import Invoke, api_event, archived, basic
+from tests.integration.conftest import Invoke, api_event, archived, basic, sqs_records
 
 pytestmark = pytest.mark.integration
 
@@ -166,7 +164,6 @@ def score_all(invoke: Invoke, aws: LocalResources) -> int:
     """The SQS event source: batches of up to SCORE_BATCH, failed messages visible again at once (a
     failed invocation: all of them). Returns the invocations."""
     sqs = boto3.client("sqs")
-    template = load_event("sqs_batch.json")["Records"][0]
     invocations = 0
     while True:
         received: list[dict[str, Any]] = []
@@ -183,16 +180,7 @@ def score_all(invoke: Invoke, aws: LocalResources) -> int:
             received += found
         if not received:
             return invocations
-        records = [
-            {
-                **template,
-                "messageId": m["MessageId"],
-                "body": m["Body"],
-                "attributes": m["Attributes"],
-                "messageAttributes": lambda_message_attributes(m),
-            }
-            for m in received
-        ]
+        records = sqs_records(received)
         invocations += 1
         try:
             failed = {f["itemIdentifier"] for f in invoke("score", {"Records": records})["batchItemFailures"]}
