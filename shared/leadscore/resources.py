@@ -306,7 +306,7 @@ LEADS_SCORED = MetricSpec("LeadsScored", "score", "lead items written by score")
 DUPLICATES_DROPPED = MetricSpec(
     "DuplicatesDropped",
     "score",
-    "messages counted before (a repeat in the batch, or a lead they left unchanged)",
+    "messages that cost no write: a repeat in the batch, or all of a lead's when they changed nothing",
 )
 LOST_RACES_RETRIED = MetricSpec(
     "LostRacesRetried", "score", "conditional writes lost to another writer, retried"

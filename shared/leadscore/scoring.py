@@ -193,8 +193,8 @@ def _apply(
 
 
 def _count_write(events: Sequence[Event], written: bool, counter: Counter) -> None:
-    """A lead written, and the events it had counted before: repeats inside the batch, or all of them
-    when they changed nothing (a redelivery)."""
+    """A lead written, and the events that cost no write: repeats inside the batch, or all of them when
+    they changed nothing (a redelivery, mostly; the engine does not say which were seen before)."""
     if written:
         counter.count(LEADS_SCORED)
     repeats = len(events) - len({event.message_id for event in events}) if written else len(events)
