@@ -78,12 +78,14 @@ def workload(rng: random.Random) -> list[dict[str, Any]]:
 @dataclass
 class Faults:
     """A botocore ``before-send`` hook ahead of moto's: each DynamoDB or SNS request fails with
-    probability ``rate``, in one of the ways the network and AWS fail. Botocore retries each (as it does
-    on Lambda); a few run out of attempts and reach the service code as errors."""
+    probability ``rate``, in one of the ways the network and AWS fail, in turn. Botocore retries each (as
+    it does on Lambda); a few run out of attempts and reach the service code as errors. Each service has
+    its own seeded draws, so the few SNS calls see the same faults however many DynamoDB calls ran."""
 
     rate: float
-    rng: random.Random
+    seed: int
     injected: Counter[str] = field(default_factory=Counter)
+    _draws: dict[str, random.Random] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # botocore calls every before-send handler: a throttled request must not reach moto's after ours.
     _refused: threading.local = field(default_factory=threading.local)
@@ -97,13 +99,15 @@ class Faults:
     def hook(self, request: AWSPreparedRequest, event_name: str, **kwargs: Any) -> AWSResponse | None:
         service = event_name.split(".")[1]
         with self._lock:
-            if self.rng.random() >= self.rate:
+            draws = self._draws.setdefault(service, random.Random(f"{self.seed}:{service}"))
+            if draws.random() >= self.rate:
                 return None
             # A write DynamoDB made but whose answer was lost: the retry meets its own write.
             kinds = ["throttled", "connect timeout"] + (
                 ["timeout after the write"] if service == "dynamodb" else []
             )
-            kind = self.rng.choice(kinds)
+            made = sum(count for name, count in self.injected.items() if name.startswith(service))
+            kind = kinds[made % len(kinds)]
             self.injected[f"{service}: {kind}"] += 1
         if kind == "connect timeout":
             raise ConnectTimeoutError(endpoint_url=request.url)
@@ -136,7 +140,7 @@ def faults(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fau
     speed_up_moto_sqs()
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
     monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=lambda _: None, time=time.time))
-    injected = Faults(FAULT_RATE, random.Random(16))
+    injected = Faults(FAULT_RATE, seed=17)
     answer = BotocoreStubber.__call__
 
     def unless_refused(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
