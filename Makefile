@@ -36,10 +36,10 @@ format: $(INSTALLED)
 	$(BIN)/ruff format shared functions infra tests bench
 
 synth: $(INSTALLED) $(CDK)
-	$(CDK) synth --quiet $(if $(ALERT_EMAIL),-c alertEmail=$(ALERT_EMAIL))
+	$(CDK) synth --quiet $(if $(ALERT_EMAIL),-c alertEmail=$(ALERT_EMAIL)) $(if $(OPS_EMAIL),-c opsEmail=$(OPS_EMAIL))
 
 deploy: $(INSTALLED) $(CDK)
-	$(CDK) deploy $(if $(ALERT_EMAIL),-c alertEmail=$(ALERT_EMAIL))
+	$(CDK) deploy $(if $(ALERT_EMAIL),-c alertEmail=$(ALERT_EMAIL)) $(if $(OPS_EMAIL),-c opsEmail=$(OPS_EMAIL))
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench

@@ -153,7 +153,10 @@ def lambda_environment(name: str, memory_mb: int, layer: Path, variables: tuple[
         "POWERTOOLS_SERVICE_NAME": resources.SERVICE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
-    placeholders = {resources.ENV_RULES_PATH: str(layer / layer_build.RULES_NAME)}
+    placeholders = {
+        resources.ENV_RULES_PATH: str(layer / layer_build.RULES_NAME),
+        resources.ENV_RETENTION_DAYS: "0",
+    }
     for variable in variables:
         environment[variable] = placeholders.get(variable, f"bench-{variable.lower()}")
     return environment

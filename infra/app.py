@@ -3,8 +3,11 @@
 Context values (``-c name=value``):
 
 - ``alertEmail``: subscribe this address to the alerts (optional);
+- ``opsEmail``: subscribe this address to the operations topic, which the alarms notify (optional);
 - ``rules``: a rule file other than rules/default.yaml, bundled into the layer as /opt/rules.yaml;
 - ``decaySchedule``: an EventBridge schedule expression for the decay function (``DECAY_SCHEDULE``);
+- ``retentionDays``: leads inactive this many days, with no follow-up or outcome recorded, expire
+  (DynamoDB TTL); 0 or unset keeps every lead;
 - ``allowedOrigins``: the origins browsers may call the API from, comma-separated (default ``*``);
 - ``throttleRate``, ``throttleBurst``: the API's throttling of each route, requests a second and burst
   (``THROTTLE_RATE_PER_SECOND``, ``THROTTLE_BURST`` in ``leadscore.api``).
@@ -31,6 +34,19 @@ def _context(app: App, name: str) -> str | None:
     return str(value) if value else None
 
 
+def parse_retention_days(value: object) -> int:
+    """The ``retentionDays`` context value: a whole number of days, 0 (the default) for no expiry."""
+    if value is None or value == "":
+        return 0
+    try:
+        days = int(str(value))
+    except ValueError:
+        raise ValueError(f"retentionDays must be a whole number of days, not {value!r}") from None
+    if days < 0:
+        raise ValueError(f"retentionDays must be 0 (keep every lead) or more, not {days}")
+    return days
+
+
 def build(app: App) -> LeadScoringStack:
     """The stack, with cdk-nag's AwsSolutions pack validating the app when it synthesizes."""
     # Bad deploy settings stop here, naming the value, before anything is built.
@@ -38,6 +54,7 @@ def build(app: App) -> LeadScoringStack:
     throttle = Throttle.parse(
         app.node.try_get_context("throttleRate"), app.node.try_get_context("throttleBurst")
     )
+    retention_days = parse_retention_days(app.node.try_get_context("retentionDays"))
     rules_file = Path(_context(app, "rules") or DEFAULT_RULES_FILE)
     load_rules(rules_file)  # a broken rule file stops the deploy here, naming the line
     stack = LeadScoringStack(
@@ -45,7 +62,9 @@ def build(app: App) -> LeadScoringStack:
         STACK_NAME,
         layer_dir=build_layer(rules_file),
         alert_email=_context(app, "alertEmail"),
+        ops_email=_context(app, "opsEmail"),
         decay_schedule=_context(app, "decaySchedule") or DECAY_SCHEDULE,
+        retention_days=retention_days,
         allowed_origins=allowed_origins,
         throttle=throttle,
         description="Lead scoring: Segment-compatible ingestion, explainable scores, decay and alerts",

@@ -1,4 +1,11 @@
-"""How every Lambda function of the service is built: one place for runtime, layer, tracing, logs and role."""
+"""How every Lambda function of the service is built: one place for runtime, layer, tracing, logs and role.
+
+Tracing is off (no X-Ray, no xray:* grant). X-Ray bills every trace recorded and scanned, and the one
+path worth tracing (API -> SQS -> score -> stream -> notify) breaks at the queue's 20 s batching window and
+at the stream, where a trace cannot follow a batch of many requests. What an operator needs instead is in
+CloudWatch: each function's metrics (docs/operations.md), the dashboard and alarms, and one correlation id
+(the API request's) in the collect, score and notify logs.
+"""
 
 from __future__ import annotations
 
@@ -74,7 +81,7 @@ def service_function(
         layers=[layer],
         memory_size=spec.memory_mb,
         timeout=Duration.seconds(spec.timeout_seconds),
-        tracing=lambda_.Tracing.ACTIVE,
+        tracing=lambda_.Tracing.DISABLED,
         log_group=log_group,
         role=role,
         environment={
@@ -89,12 +96,5 @@ def service_function(
         f"The runtime is pinned to {RUNTIME.name}: the layer's compiled wheels (pydantic-core, PyYAML) are "
         "downloaded for exactly that Python version (infra/layer.py), so moving to a newer runtime is a "
         "deliberate change of both, tested together.",
-    )
-    acknowledge(
-        role,
-        "IAM5[Resource::*]",
-        "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no "
-        "resource-level permissions (nor does dynamodb:ListStreams, which a stream event source adds); "
-        "these are the only actions granted on '*', as tests/infra asserts.",
     )
     return function

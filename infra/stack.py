@@ -16,6 +16,7 @@ from infra.constructs.alerts import Alerts
 from infra.constructs.api import TrackingApi
 from infra.constructs.ingest import EventQueue
 from infra.constructs.keys import ApiKeys
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.scoring import FunctionSchedule
 from infra.constructs.storage import EventArchive, LeadsTable
 from infra.functions import service_function, shared_layer
@@ -34,7 +35,9 @@ class LeadScoringStack(Stack):
         *,
         layer_dir: Path,
         alert_email: str | None = None,
+        ops_email: str | None = None,
         decay_schedule: str = resources.DECAY_SCHEDULE,
+        retention_days: int = 0,
         allowed_origins: Sequence[str] = resources.DEFAULT_ALLOWED_ORIGINS,
         throttle: Throttle | None = None,
         description: str | None = None,
@@ -57,6 +60,7 @@ class LeadScoringStack(Stack):
             resources.ENV_ADMIN_KEYS_SECRET: keys.admin.secret_arn,
             resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
             resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
+            resources.ENV_RETENTION_DAYS: str(retention_days),
         }
         layer = shared_layer(self, "SharedLayer", layer_dir)
         functions = {
@@ -78,10 +82,11 @@ class LeadScoringStack(Stack):
         keys.write.grant_read(collect)
         keys.read.grant_read(lookup)
         keys.admin.grant_read(lookup)
-        # PutItem: sales' outcomes and follow-ups (items beside the lead's); BatchWriteItem: erasure.
+        # PutItem: sales' outcomes and follow-ups (items beside the lead's); UpdateItem: the lead kept from
+        # retention once sales recorded one; BatchWriteItem: erasure.
         leads.grant_calls(
             lookup,
-            ["GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem"],
+            ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem"],
             indexes=[by_account, by_band, by_merge],
         )
         leads.grant_calls(score, ["GetItem", "BatchGetItem", "PutItem"])
@@ -113,6 +118,21 @@ class LeadScoringStack(Stack):
         )
         alerts.listen_to(leads.table, notify)
 
+        # What an operator watches: one dashboard, alarms to an operations topic (not sales' alerts).
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=functions,
+            queue=queue.queue,
+            dead_letters=queue.dead_letters,
+            stream_failures=alerts.stream_failures,
+            table=leads.table,
+            api=api.api,
+            alert_topic=alerts.topic,
+            decay_schedule=decay_schedule,
+            ops_email=ops_email,
+        )
+
         outputs = {
             "ApiUrl": (api.url, "The tracking endpoint: point Segment / RudderStack SDKs and forms here"),
             "AlertTopicArn": (alerts.topic.topic_arn, "Subscribe e-mail, SQS or HTTPS endpoints here"),
@@ -133,6 +153,10 @@ class LeadScoringStack(Stack):
             ),
             "DeadLetterQueueUrl": (queue.dead_letters.queue_url, "Events that failed scoring three times"),
             "AlertFailuresQueueUrl": (alerts.stream_failures.queue_url, "Stream records notify failed on"),
+            "OperationsTopicArn": (
+                monitoring.topic.topic_arn,
+                "Alarms notify this topic (opsEmail subscribes)",
+            ),
         }
         for name, (value, meaning) in outputs.items():
             CfnOutput(self, name, value=value, description=meaning)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 from leadscore.errors import ConcurrentUpdate
 from leadscore.ports import QueuedMessage
 from leadscore.records import Alert, FollowUp, LeadRecord, MergedLead, Outcome, StoredItem
+from leadscore.resources import MetricSpec
 
 
 class InMemoryLeadRepository:
@@ -54,12 +56,21 @@ class InMemoryLeadRepository:
             self.writes += 1
 
     def record_outcome(self, lead_id: str, outcome: Outcome) -> bool:
+        self._keep(lead_id)
         return _keep_latest(self.outcomes, lead_id, outcome)
+
+    def _keep(self, lead_id: str) -> None:
+        """As DynamoDB's: the lead marked kept once, its version moved on."""
+        with self._lock:
+            record = self.items.get(lead_id)
+            if isinstance(record, LeadRecord) and not record.kept:
+                self.items[lead_id] = record.model_copy(update={"kept": True, "version": record.version + 1})
 
     def outcome_of(self, lead_id: str) -> Outcome | None:
         return self.outcomes.get(lead_id)
 
     def record_follow_up(self, lead_id: str, follow_up: FollowUp) -> bool:
+        self._keep(lead_id)
         return _keep_latest(self.follow_ups, lead_id, follow_up)
 
     def follow_up_of(self, lead_id: str) -> FollowUp | None:
@@ -96,9 +107,25 @@ def _keep_latest(store: dict[str, Kept], lead_id: str, record: Kept) -> bool:
 class RecordingQueue:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.correlation_ids: list[str | None] = []
 
-    def send(self, messages: Sequence[Mapping[str, Any]]) -> None:
+    def send(self, messages: Sequence[Mapping[str, Any]], *, correlation_id: str | None = None) -> None:
         self.sent.extend(dict(message) for message in messages)
+        self.correlation_ids.extend(correlation_id for _ in messages)
+
+
+class CountingMetrics:
+    """The counts the services reported, by metric name and dimension value."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str | None]] = Counter()
+
+    def count(self, metric: MetricSpec, value: int = 1, *, of: str | None = None) -> None:
+        assert (of is None) == (metric.dimension is None), metric.name
+        self.counts[metric.name, of] += value
+
+    def __getitem__(self, name: str) -> int:
+        return self.counts[name, None]
 
 
 class RecordingArchive:

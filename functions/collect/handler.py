@@ -13,9 +13,11 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.messaging import SqsMessageQueue
+from leadscore.adapters.metrics import CloudWatchCounter
 from leadscore.adapters.secrets import SecretKeys
 from leadscore.api import build_api, raw_body
 from leadscore.auth import presented_key, require_key
@@ -28,6 +30,7 @@ from leadscore.segment import MAX_BATCH_BYTES
 from leadscore.settings import CollectSettings, load_settings, rules_at
 
 logger = Logger()
+counter = CloudWatchCounter()
 app = build_api()
 
 CALL_OF_PATH = {f"/v1/{path}": call for call, short in TRACKING_CALLS.items() for path in (call, short)}
@@ -49,8 +52,9 @@ def track_call() -> Success:
         authorization=event.headers.get("authorization"),
         content_encoding=event.headers.get("content-encoding"),
         received_at=datetime.now(UTC),
+        correlation_id=logger.get_correlation_id(),
     )
-    accepted = collect(request, *_collaborators())
+    accepted = collect(request, *_collaborators(), counter)
     logger.info("accepted", extra={"call": call, "events": len(accepted)})
     return Success()
 
@@ -97,7 +101,14 @@ def form_post(form_id: str):  # type: ignore[no-untyped-def]  # two answers: no 
     forms = rules_at(load_settings(CollectSettings).rules_path).file.forms
     authorization = headers.get("authorization")
     submission = collect_form(
-        post, authorization, forms=forms, write_keys=write_keys, queue=queue, received_at=datetime.now(UTC)
+        post,
+        authorization,
+        forms=forms,
+        write_keys=write_keys,
+        queue=queue,
+        received_at=datetime.now(UTC),
+        correlation_id=logger.get_correlation_id(),
+        counter=counter,
     )
     logger.info("form accepted", extra={"form_id": post.form_id})
     if submission.redirect_to:
@@ -176,6 +187,7 @@ def _api_host() -> str:
     )
 
 
-@logger.inject_lambda_context
+@counter.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -62,7 +62,7 @@ def _collaborators() -> Collaborators:
     return Collaborators(
         read_keys=SecretKeys(settings.read_keys_secret),
         admin_keys=SecretKeys(settings.admin_keys_secret),
-        repository=DynamoLeadRepository(settings.table_name),
+        repository=DynamoLeadRepository(settings.table_name, retention=settings.retention),
         rules=rules_at(settings.rules_path),
     )
 

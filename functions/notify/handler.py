@@ -13,22 +13,26 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository, item_to_stored
 from leadscore.adapters.messaging import SnsAlertPublisher
-from leadscore.alerts import publish_new_alerts
+from leadscore.adapters.metrics import CloudWatchCounter
+from leadscore.alerts import RecentlySent, publish_new_alerts
 from leadscore.records import LeadRecord
 from leadscore.rules import RuleSet
 from leadscore.settings import NotifySettings, load_settings, rules_at
 
 logger = Logger()
+counter = CloudWatchCounter()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @cache
-def _collaborators() -> tuple[SnsAlertPublisher, RuleSet, DynamoLeadRepository]:
+def _collaborators() -> tuple[SnsAlertPublisher, RuleSet, DynamoLeadRepository, RecentlySent]:
     settings = load_settings(NotifySettings)
     return (
         SnsAlertPublisher(settings.topic_arn),
         rules_at(settings.rules_path),
         DynamoLeadRepository(settings.table_name),
+        # What this execution environment published: a retried record does not send its first alerts again.
+        RecentlySent(),
     )
 
 
@@ -41,12 +45,18 @@ def alert_on_change(record: DynamoDBRecord) -> None:
         return  # an id merged into a person: the person's own write raises what the merge earned
     old_image = record.raw_event["dynamodb"].get("OldImage")
     before = item_to_stored(old_image) if old_image else None
-    publisher, rules, repository = _collaborators()
+    publisher, rules, repository, recently_sent = _collaborators()
     previous = before if isinstance(before, LeadRecord) else None
-    for alert in publish_new_alerts(rules, previous, after, publisher, repository.leads_of_account):
+    # The request (or decay run) whose write raised the signals: the same id as in collect's and score's logs.
+    logger.set_correlation_id(after.correlation_id)
+    alerts = publish_new_alerts(
+        rules, previous, after, publisher, repository.leads_of_account, counter=counter, sent=recently_sent
+    )
+    for alert in alerts:
         logger.info("alert published", extra={"lead_id": alert.lead_id, "kind": alert.kind})
 
 
+@counter.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

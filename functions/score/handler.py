@@ -14,14 +14,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.adapters.messaging import S3EventArchive
+from leadscore.adapters.metrics import CloudWatchCounter
 from leadscore.ports import QueuedMessage
+from leadscore.resources import ARCHIVE_OBJECTS_WRITTEN, CORRELATION_ATTRIBUTE
 from leadscore.rules import RuleSet
-from leadscore.scoring import QueuedEvent, score_queued_events
+from leadscore.scoring import QueuedEvent, correlation_ids, score_queued_events
 from leadscore.segment import InvalidMessage, loads, read_message
 from leadscore.settings import ScoreSettings, load_settings
 from leadscore.wiring import scoring_collaborators
 
 logger = Logger()
+counter = CloudWatchCounter()
 
 
 @cache
@@ -29,6 +32,7 @@ def _collaborators() -> tuple[S3EventArchive, DynamoLeadRepository, RuleSet]:
     return S3EventArchive(load_settings(ScoreSettings).archive_bucket), *scoring_collaborators()
 
 
+@counter.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     archive, repository, rules = _collaborators()
@@ -43,15 +47,32 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             # Fails alone, and reaches the dead-letter queue after its retries.
             logger.error(
                 "invalid queued message",
-                extra={"message_id": record.message_id, "field": error.field, "reason": error.message},
+                extra={
+                    "message_id": record.message_id,
+                    "field": error.field,
+                    "reason": error.message,
+                    "correlation_id": _correlation_id(record),
+                },
             )
             failed.append(record.message_id)
             continue
-        queued.append(QueuedEvent(record.message_id, scored))
+        queued.append(QueuedEvent(record.message_id, scored, _correlation_id(record)))
     # Before scoring, poison included: a failed put fails the invocation and SQS redelivers the whole batch.
     archive.put_batch(messages)
-    failed += score_queued_events(queued, repository, rules, now=datetime.now(UTC))
+    counter.count(ARCHIVE_OBJECTS_WRITTEN)
+    requests = correlation_ids(queued)
+    # A batch of one request's events logs under its id; a mixed batch names them all once, below.
+    logger.set_correlation_id(requests[0] if len(requests) == 1 else None)
+    failed += score_queued_events(queued, repository, rules, now=datetime.now(UTC), counter=counter)
+    logger.info(
+        "batch scored", extra={"messages": len(messages), "failed": len(failed), "correlation_ids": requests}
+    )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def _correlation_id(record: SQSRecord) -> str | None:
+    attribute = record.message_attributes[CORRELATION_ATTRIBUTE]
+    return attribute.string_value if attribute else None
 
 
 def _queued_at(record: SQSRecord) -> datetime:

@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.nag import acknowledge_on_role, attribute_token
-from leadscore.resources import ARCHIVE_PREFIX, LEADS_TABLE, Key
+from leadscore.resources import ARCHIVE_PREFIX, LEADS_TABLE, TTL_ATTRIBUTE, Key
 
 ARCHIVE_DAYS_BEFORE_INFREQUENT_ACCESS = 30
 ARCHIVE_DAYS_BEFORE_GLACIER = 180
@@ -25,7 +25,8 @@ def _attribute(key: Key) -> dynamodb.Attribute:
 
 
 class LeadsTable(Construct):
-    """``LEADS_TABLE``: on demand, point-in-time recovery, a stream of new and old images, its indexes.
+    """``LEADS_TABLE``: on demand, point-in-time recovery, a stream of new and old images, its indexes, and
+    TTL on ``TTL_ATTRIBUTE`` (only lead items carry it, and only with a retention: see docs/operations.md).
 
     Kept when the stack is deleted: it holds every lead's state.
     """
@@ -44,6 +45,7 @@ class LeadsTable(Construct):
             stream=dynamodb.StreamViewType[LEADS_TABLE.stream_view],
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.RETAIN,
+            time_to_live_attribute=TTL_ATTRIBUTE,
         )
         for index in LEADS_TABLE.indexes:
             self.table.add_global_secondary_index(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -9,8 +10,9 @@ from urllib.parse import quote
 
 from leadscore.engine import AccountMember, ExplanationItem, LeadScore, score_account, score_lead
 from leadscore.engine.accounts import is_engaged
-from leadscore.ports import AlertPublisher
+from leadscore.ports import UNCOUNTED, AlertPublisher, Counter
 from leadscore.records import Alert, LeadRecord
+from leadscore.resources import ALERTS_PUBLISHED
 from leadscore.rules import RuleSet
 
 TOP_RULES = 5
@@ -151,18 +153,48 @@ def printable(text: str) -> str:
     return "".join(character if character.isprintable() else " " for character in text)
 
 
+class RecentlySent:
+    """The signal ids published lately (at most ``limit``, the oldest forgotten first).
+
+    A stream record whose second alert fails is retried whole; this keeps its first alert from being
+    sent again when the retry runs in the same execution environment (Lambda retries a shard's batch
+    right away, as a rule in the same one).
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._sent: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, signal_id: object) -> bool:
+        return signal_id in self._sent
+
+    def add(self, signal_id: str) -> None:
+        self._sent[signal_id] = None
+        if len(self._sent) > self._limit:
+            self._sent.popitem(last=False)
+
+
 def publish_new_alerts(
     rules: RuleSet,
     before: LeadRecord | None,
     after: LeadRecord,
     publisher: AlertPublisher,
     members_of: AccountMembers | None = None,
+    *,
+    counter: Counter = UNCOUNTED,
+    sent: RecentlySent | None = None,
 ) -> list[Alert]:
-    """Publish what a write newly raised; returns what was published."""
-    alerts = new_alerts(rules, before, after, members_of)
-    for alert in alerts:
+    """Publish what a write newly raised (less what ``sent`` holds); returns what was published."""
+    published = []
+    for alert in new_alerts(rules, before, after, members_of):
+        if sent is not None and alert.signal_id in sent:
+            continue
         publisher.publish(alert)
-    return alerts
+        if sent is not None:
+            sent.add(alert.signal_id)
+        counter.count(ALERTS_PUBLISHED, of=alert.kind)
+        published.append(alert)
+    return published
 
 
 def email_text(alert: Alert) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leadscore.records import Alert, FollowUp, LeadRecord, MergedLead, Outcome, StoredItem
+from leadscore.resources import MetricSpec
 
 
 class LeadRepository(Protocol):
@@ -67,8 +68,9 @@ class LeadRepository(Protocol):
 
 
 class MessageQueue(Protocol):
-    def send(self, messages: Sequence[Mapping[str, Any]]) -> None:
-        """Queue every message (normalised Segment messages) or raise ``Unavailable``."""
+    def send(self, messages: Sequence[Mapping[str, Any]], *, correlation_id: str | None = None) -> None:
+        """Queue every message (normalised Segment messages) or raise ``Unavailable``; each carries
+        ``correlation_id`` (the request's) beside its body."""
         ...
 
 
@@ -131,3 +133,20 @@ class KeyStore(Protocol):
     """The keys that grant one kind of access (writing events, or reading scores)."""
 
     def keys(self) -> frozenset[str]: ...
+
+
+class Counter(Protocol):
+    """Where the services count what they did (``leadscore.resources.METRICS``); the handlers' adapter
+    turns the counts into CloudWatch metrics."""
+
+    def count(self, metric: MetricSpec, value: int = 1, *, of: str | None = None) -> None:
+        """Add ``value`` to ``metric``; ``of`` is the value of its dimension (a reason, a kind)."""
+        ...
+
+
+class _Uncounted:
+    def count(self, metric: MetricSpec, value: int = 1, *, of: str | None = None) -> None:
+        """Counts nothing: the CLI, replays and tests that do not look."""
+
+
+UNCOUNTED: Counter = _Uncounted()

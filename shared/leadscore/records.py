@@ -46,6 +46,8 @@ class LeadRecord(BaseModel):
     ``decay_due_at`` is when the decay job should look again: never later than the next band change or
     reminder, and possibly earlier (an early look costs a visit; moving it on every write would cost index
     writes). ``listed``: the lead sits above the lowest band, where sales' lists find it.
+    ``correlation_id``: the request (or decay run) behind the last write, so notify's logs name it.
+    ``kept``: sales recorded a follow-up or an outcome on it, so retention never expires it.
     """
 
     lead_id: str
@@ -55,6 +57,8 @@ class LeadRecord(BaseModel):
     signals: list[Signal] = Field(default_factory=list)
     decay_due_at: datetime | None = None
     listed: bool = False
+    correlation_id: str | None = None
+    kept: bool = False
 
 
 class Outcome(BaseModel):

@@ -10,7 +10,8 @@ from functools import partial
 from itertools import islice
 
 from leadscore.errors import ConcurrentUpdate
-from leadscore.ports import LeadRepository
+from leadscore.ports import UNCOUNTED, Counter, LeadRepository
+from leadscore.resources import DECAY_TRANSITIONS, REMINDERS_SENT
 from leadscore.rules import RuleSet
 from leadscore.scoring import evaluated_record
 
@@ -32,12 +33,28 @@ def decay_due_leads(
     now: datetime,
     *,
     has_time: Callable[[], bool] = lambda: True,
+    counter: Counter = UNCOUNTED,
+    correlation_id: str | None = None,
 ) -> DecayRun:
     """Visit the leads due by ``now``, a hundred per read; the cost grows with the leads due, not with
     the table. A run that runs out of time stops between reads: the next one starts with the leads
     still due, because every lead visited has moved its due time on (or left the index), and a lead is
-    written only on the version it was read at, so no lead decays twice for the same moment.
+    written only on the version it was read at, so no lead decays twice for the same moment. Each write
+    names ``correlation_id`` (the run's).
     """
+    run = _visit_due_leads(repository, rules, now, has_time, correlation_id)
+    counter.count(DECAY_TRANSITIONS, run.band_changes)
+    counter.count(REMINDERS_SENT, run.reminders)
+    return run
+
+
+def _visit_due_leads(
+    repository: LeadRepository,
+    rules: RuleSet,
+    now: datetime,
+    has_time: Callable[[], bool],
+    correlation_id: str | None,
+) -> DecayRun:
     visited = band_changes = skipped = reminders = 0
     due = repository.due_for_decay(now, [*rules.band_rank])
     while chunk := list(islice(due, READ_BATCH)):
@@ -53,6 +70,7 @@ def decay_due_leads(
                 now,
                 follow_up=partial(repository.follow_up_of, record.lead_id),
             )
+            updated.correlation_id = correlation_id
             try:
                 repository.save(updated, expected_version=record.version)
             except ConcurrentUpdate:

@@ -22,6 +22,8 @@ ENV_READ_KEYS_SECRET = "READ_KEYS_SECRET"
 ENV_ADMIN_KEYS_SECRET = "ADMIN_KEYS_SECRET"
 ENV_RULES_PATH = "RULES_PATH"
 ENV_OPENAPI_PATH = "OPENAPI_PATH"
+# Days a lead may stay inactive before DynamoDB's TTL deletes it (0: kept for ever, the default).
+ENV_RETENTION_DAYS = "RETENTION_DAYS"
 
 # Where the deployed rule file sits: the layer's root is mounted at /opt.
 LAYER_RULES_PATH = "/opt/rules.yaml"
@@ -108,6 +110,10 @@ class FunctionSpec:
     env: tuple[str, ...] = field(default_factory=tuple)
 
 
+# The lead item's time-to-live attribute (epoch seconds): its last activity plus the retention, on leads
+# sales never recorded a follow-up or an outcome for. The table's TTL setting names it.
+TTL_ATTRIBUTE = "exp"
+
 LEADS_TABLE = TableSpec(
     local_name=f"{SERVICE}-leads",
     partition_key=Key("pk"),
@@ -175,21 +181,21 @@ FUNCTIONS = {
         description="Lead and account scores with their explanations; sales' follow-ups and outcomes",
         memory_mb=512,
         timeout_seconds=10,
-        env=(ENV_TABLE_NAME, ENV_READ_KEYS_SECRET, ENV_ADMIN_KEYS_SECRET, ENV_RULES_PATH),
+        env=(ENV_TABLE_NAME, ENV_READ_KEYS_SECRET, ENV_ADMIN_KEYS_SECRET, ENV_RULES_PATH, ENV_RETENTION_DAYS),
     ),
     "score": FunctionSpec(
         name="score",
         description="Scores queued events, one conditional write per lead per batch",
         memory_mb=1024,
         timeout_seconds=30,
-        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_ARCHIVE_BUCKET),
+        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_ARCHIVE_BUCKET, ENV_RETENTION_DAYS),
     ),
     "decay": FunctionSpec(
         name="decay",
         description="Re-evaluates leads whose band is due to change as their engagement decays",
         memory_mb=512,
         timeout_seconds=300,
-        env=(ENV_TABLE_NAME, ENV_RULES_PATH),
+        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_RETENTION_DAYS),
     ),
     "purge": FunctionSpec(
         name="purge",
@@ -269,3 +275,57 @@ SIGNALLING_WRITES: dict[str, Any] = {"dynamodb": {"NewImage": {"sig": {"S": [{"e
 """The stream records notify is given (a Lambda event filter pattern, applied by the local stack too):
 the lead writes that raised a signal. Every other write (a score that raised nothing, an outcome, a
 follow-up, a merge marker, an erasure's suppression entry) never invokes notify, and costs nothing."""
+
+# --- operations: metrics, correlation, retention ------------------------------------------------------
+
+# CloudWatch namespace of the services' own metrics (Powertools Metrics, embedded metric format); every
+# metric carries the dimension ``service`` = SERVICE, and a few one more (``MetricSpec.dimension``).
+METRICS_NAMESPACE = "LeadScoring"
+METRIC_SERVICE_DIMENSION = "service"
+# The API request's id rides on every queued message as this SQS message attribute, into score's logs, and
+# on the lead item (``cid``) into notify's: one id from the request to the alert.
+CORRELATION_ATTRIBUTE = "correlation_id"
+
+REJECTION_REASONS = ("invalid", "unauthorized", "too_large", "queue_unavailable")
+ALERT_KINDS = ("band_entered", "fast_track", "sharp_rise", "disqualified", "reminder")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A count one function emits: its name, what it counts, and its extra dimension and values."""
+
+    name: str
+    function: str
+    meaning: str
+    dimension: str | None = None
+    values: tuple[str, ...] = ()
+
+
+EVENTS_ACCEPTED = MetricSpec("EventsAccepted", "collect", "messages accepted and queued")
+REQUESTS_REJECTED = MetricSpec(
+    "RequestsRejected", "collect", "tracking calls and form posts refused", "reason", REJECTION_REASONS
+)
+ARCHIVE_OBJECTS_WRITTEN = MetricSpec("ArchiveObjectsWritten", "score", "archive objects put (one per batch)")
+LEADS_SCORED = MetricSpec("LeadsScored", "score", "lead items written by score")
+DUPLICATES_DROPPED = MetricSpec(
+    "DuplicatesDropped",
+    "score",
+    "messages that cost no write: a repeat in the batch, or all of a lead's when they changed nothing",
+)
+LOST_RACES_RETRIED = MetricSpec(
+    "LostRacesRetried", "score", "conditional writes lost to another writer, retried"
+)
+ALERTS_PUBLISHED = MetricSpec("AlertsPublished", "notify", "alerts published to SNS", "kind", ALERT_KINDS)
+DECAY_TRANSITIONS = MetricSpec("DecayTransitions", "decay", "leads whose band or stage decay changed")
+REMINDERS_SENT = MetricSpec("RemindersSent", "decay", "follow-up reminders raised (notify sends each)")
+METRICS = (
+    EVENTS_ACCEPTED,
+    REQUESTS_REJECTED,
+    ARCHIVE_OBJECTS_WRITTEN,
+    LEADS_SCORED,
+    DUPLICATES_DROPPED,
+    LOST_RACES_RETRIED,
+    ALERTS_PUBLISHED,
+    DECAY_TRANSITIONS,
+    REMINDERS_SENT,
+)

@@ -14,8 +14,9 @@ from leadscore.engine.state import epoch, moment
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
 from leadscore.identity import MAX_HOPS, add_links, links_in_order, person_of
-from leadscore.ports import LeadRepository
+from leadscore.ports import UNCOUNTED, Counter, LeadRepository
 from leadscore.records import ErasedLead, FollowUp, LeadRecord, LeadSummary, MergedLead, StoredItem
+from leadscore.resources import DUPLICATES_DROPPED, LEADS_SCORED, LOST_RACES_RETRIED
 from leadscore.rules import RuleSet
 
 logger = Logger(child=True)
@@ -29,6 +30,8 @@ class QueuedEvent:
 
     receipt: str
     event: Event
+    # The id of the API request that queued it (the SQS message attribute), for the logs and the item.
+    correlation_id: str | None = None
 
 
 class Erased(Exception):
@@ -41,7 +44,11 @@ class Rerouted(Exception):
 
 
 def score_queued_events(
-    queued: Sequence[QueuedEvent], repository: LeadRepository, rules: RuleSet, now: datetime
+    queued: Sequence[QueuedEvent],
+    repository: LeadRepository,
+    rules: RuleSet,
+    now: datetime,
+    counter: Counter = UNCOUNTED,
 ) -> list[str]:
     """Score a batch; returns the receipts of the events that could not be scored (to be redelivered).
 
@@ -61,7 +68,9 @@ def score_queued_events(
             continue
         record, merging = routing.live(person), routing.merging_into(person)
         try:
-            _apply(person, items, record, merging, repository=repository, rules=rules, now=now)
+            _apply(
+                person, items, record, merging, repository=repository, rules=rules, now=now, counter=counter
+            )
             continue
         except Erased:
             logger.info("erased while scored: events dropped", extra={"events": len(items)})
@@ -71,7 +80,10 @@ def score_queued_events(
             failed.extend(item.receipt for item in items)
             continue
         except Exception:
-            logger.exception("scoring failed", extra={"lead_id": person, "events": len(items)})
+            logger.exception(
+                "scoring failed",
+                extra={"lead_id": person, "events": len(items), "correlation_ids": correlation_ids(items)},
+            )
         poison = [item for item in items if not _scorable(person, record, item, rules, now)]
         rest = [item for item in items if item not in poison]
         failed.extend(item.receipt for item in poison)
@@ -79,11 +91,21 @@ def score_queued_events(
             failed.extend(item.receipt for item in rest)  # the lead failed, not one of its events
             continue
         try:
-            _apply(person, rest, record, merging, repository=repository, rules=rules, now=now)
+            _apply(
+                person, rest, record, merging, repository=repository, rules=rules, now=now, counter=counter
+            )
         except Exception:
-            logger.exception("scoring failed", extra={"lead_id": person, "events": len(rest)})
+            logger.exception(
+                "scoring failed",
+                extra={"lead_id": person, "events": len(rest), "correlation_ids": correlation_ids(rest)},
+            )
             failed.extend(item.receipt for item in rest)
     return failed
+
+
+def correlation_ids(items: Sequence[QueuedEvent]) -> list[str]:
+    """The requests these events came from, each once, in the order met."""
+    return list(dict.fromkeys(item.correlation_id for item in items if item.correlation_id))
 
 
 @dataclass(frozen=True)
@@ -138,29 +160,46 @@ def _apply(
     repository: LeadRepository,
     rules: RuleSet,
     now: datetime,
+    counter: Counter = UNCOUNTED,
 ) -> None:
     """Evaluate and write the lead, then mark each merged id (after: a crash in between leaves a join
-    that the redelivery repeats harmlessly). When another writer got there first, re-read, again."""
+    that the redelivery repeats harmlessly). When another writer got there first, re-read, again.
+    The item names the request of the batch's latest event for the lead (``correlation_id``)."""
     events = [item.event for item in items]
     sources = dict(merging)
+    latest_request = next((item.correlation_id for item in reversed(items) if item.correlation_id), None)
+    written = False
     for attempt in range(1, MAX_ATTEMPTS + 1):
         merged_states = [source.state for source in sources.values() if source is not None]
         updated = evaluated_record(lead_id, record, events, rules, now, merging=merged_states)
         try:
             if record is None or updated.state != record.state:
+                updated.correlation_id = latest_request
                 repository.save(updated, expected_version=record.version if record else 0)
-                record = updated
+                record, written = updated, True
             for merged_id, source in list(sources.items()):
                 version = source.version if source is not None else 0
                 merge = MergedLead(lead_id=merged_id, version=version + 1, into=lead_id)
                 repository.mark_merged(merge, expected_version=version)
                 del sources[merged_id]
+            _count_write(events, written, counter)
             return
         except ConcurrentUpdate:
             if attempt == MAX_ATTEMPTS:
                 raise
+            counter.count(LOST_RACES_RETRIED)
             record, sources = _reread(lead_id, sources, repository)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _count_write(events: Sequence[Event], written: bool, counter: Counter) -> None:
+    """A lead written, and the events that cost no write: repeats inside the batch, or all of them when
+    they changed nothing (a redelivery, mostly; the engine does not say which were seen before)."""
+    if written:
+        counter.count(LEADS_SCORED)
+    repeats = len(events) - len({event.message_id for event in events}) if written else len(events)
+    if repeats:
+        counter.count(DUPLICATES_DROPPED, repeats)
 
 
 def _reread(
@@ -187,7 +226,10 @@ def _scorable(
     try:
         evaluate(rules, record.state if record else None, [item.event], now, lead_id=lead_id)
     except Exception:
-        logger.exception("unscorable event", extra={"lead_id": lead_id, "receipt": item.receipt})
+        logger.exception(
+            "unscorable event",
+            extra={"lead_id": lead_id, "receipt": item.receipt, "correlation_id": item.correlation_id},
+        )
         return False
     return True
 
@@ -227,6 +269,7 @@ def evaluated_record(
         signals=signals,
         decay_due_at=decay_due(record.decay_due_at if record else None, change, now),
         listed=rules.band_rank[evaluation.headline.band] > 0,
+        kept=record.kept if record else False,
     )
 
 

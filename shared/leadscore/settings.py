@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
@@ -33,6 +34,11 @@ class LeadsSettings(_FromEnvironment):
     read_keys_secret: str = Field(alias=resources.ENV_READ_KEYS_SECRET, min_length=1)
     admin_keys_secret: str = Field(alias=resources.ENV_ADMIN_KEYS_SECRET, min_length=1)
     rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
+    retention_days: int = Field(alias=resources.ENV_RETENTION_DAYS, ge=0)
+
+    @property
+    def retention(self) -> timedelta | None:
+        return retention(self.retention_days)
 
 
 class ScoringSettings(_FromEnvironment):
@@ -40,6 +46,12 @@ class ScoringSettings(_FromEnvironment):
 
     table_name: str = Field(alias=resources.ENV_TABLE_NAME, min_length=1)
     rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
+    # The lead items they write expire this long after the lead's last activity (0: never).
+    retention_days: int = Field(alias=resources.ENV_RETENTION_DAYS, ge=0)
+
+    @property
+    def retention(self) -> timedelta | None:
+        return retention(self.retention_days)
 
 
 class ScoreSettings(ScoringSettings):
@@ -56,6 +68,11 @@ class NotifySettings(_FromEnvironment):
     rules_path: Path = Field(alias=resources.ENV_RULES_PATH)
     # An alert names the account's other engaged people (read through the account index).
     table_name: str = Field(alias=resources.ENV_TABLE_NAME, min_length=1)
+
+
+def retention(days: int) -> timedelta | None:
+    """The retention of inactive leads; 0 days is none (they are kept for ever)."""
+    return timedelta(days=days) if days else None
 
 
 def load_settings(model: type[Settings], environ: Mapping[str, str] | None = None) -> Settings:

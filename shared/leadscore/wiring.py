@@ -12,4 +12,6 @@ from leadscore.settings import ScoringSettings, load_settings, rules_at
 @cache
 def scoring_collaborators() -> tuple[DynamoLeadRepository, RuleSet]:
     settings = load_settings(ScoringSettings)
-    return DynamoLeadRepository(settings.table_name), rules_at(settings.rules_path)
+    return DynamoLeadRepository(settings.table_name, retention=settings.retention), rules_at(
+        settings.rules_path
+    )

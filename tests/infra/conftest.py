@@ -24,6 +24,8 @@ from leadscore.rules import DEFAULT_RULES_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ALERT_EMAIL = "sales-alerts@example.com"
+OPS_EMAIL = "ops-oncall@example.com"
+RETENTION_DAYS = 400
 DECAY_SCHEDULE = "rate(5 minutes)"
 
 
@@ -93,6 +95,8 @@ def customized(tmp_path_factory: pytest.TempPathFactory, custom_rules: Path) -> 
     return synthesize(
         tmp_path_factory.mktemp("cdk.out.custom"),
         alertEmail=ALERT_EMAIL,
+        opsEmail=OPS_EMAIL,
+        retentionDays=str(RETENTION_DAYS),
         rules=str(custom_rules),
         decaySchedule=DECAY_SCHEDULE,
     )

@@ -12,7 +12,8 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra import layer as layer_build
-from infra.app import build
+from infra.app import build, parse_retention_days
+from infra.constructs.monitoring import decay_late_after, schedule_period
 from leadscore import resources
 from leadscore.api import DEFAULT_ROUTE_FUNCTION, DEFAULT_ROUTE_KEY, THROTTLE_BURST, THROTTLE_RATE_PER_SECOND
 from leadscore.resources import FUNCTIONS, LEADS_TABLE, ROUTES, SCORE_QUEUE
@@ -20,7 +21,9 @@ from leadscore.rules import DEFAULT_RULES_FILE
 from tests.infra.conftest import (
     ALERT_EMAIL,
     DECAY_SCHEDULE,
+    OPS_EMAIL,
     REPO_ROOT,
+    RETENTION_DAYS,
     Synthesized,
     cdk_json_context,
     synthesize,
@@ -28,7 +31,6 @@ from tests.infra.conftest import (
 
 pytestmark = pytest.mark.infra
 
-TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 LOGGING = {"logs:CreateLogStream", "logs:PutLogEvents"}
 SECRET_READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 
@@ -92,7 +94,7 @@ def test_each_function_runs_python_313_on_arm64_with_its_spec(synthesized: Synth
     assert properties["Architectures"] == ["arm64"]
     assert properties["Handler"] == "handler.handler"
     assert (properties["MemorySize"], properties["Timeout"]) == (spec.memory_mb, spec.timeout_seconds)
-    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert "TracingConfig" not in properties  # off: see infra/functions.py
     (layer_id,) = synthesized.of_type("AWS::Lambda::LayerVersion")
     assert properties["Layers"] == [{"Ref": layer_id}]
     assert (synthesized.asset_dir(logical_id) / "handler.py").read_text() == (
@@ -120,12 +122,13 @@ def test_each_function_gets_the_environment_its_spec_names_from_the_real_resourc
             )
         },
         resources.ENV_ARCHIVE_BUCKET: {"Ref": archive_id(synthesized)},
-        resources.ENV_TOPIC_ARN: {"Ref": only(synthesized, "AWS::SNS::Topic")},
+        resources.ENV_TOPIC_ARN: {"Ref": only(synthesized, "AWS::SNS::Topic", DisplayName="Lead alerts")},
         resources.ENV_WRITE_KEYS_SECRET: {"Ref": secret_id(synthesized, "Write keys")},
         resources.ENV_READ_KEYS_SECRET: {"Ref": secret_id(synthesized, "Read keys")},
         resources.ENV_ADMIN_KEYS_SECRET: {"Ref": secret_id(synthesized, "Admin keys")},
         resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
         resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
+        resources.ENV_RETENTION_DAYS: "0",  # off unless retentionDays is given
     }
     assert {variable: variables[variable] for variable in FUNCTIONS[name].env} == {
         variable: expected[variable] for variable in FUNCTIONS[name].env
@@ -166,6 +169,7 @@ def test_the_table_is_on_demand_recoverable_streamed_and_indexed_as_specified(
                 "BillingMode": "PAY_PER_REQUEST",
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                 "StreamSpecification": {"StreamViewType": LEADS_TABLE.stream_view},
+                "TimeToLiveSpecification": {"AttributeName": resources.TTL_ATTRIBUTE, "Enabled": True},
                 "KeySchema": [
                     {"AttributeName": LEADS_TABLE.partition_key.name, "KeyType": "HASH"},
                     {"AttributeName": LEADS_TABLE.sort_key.name, "KeyType": "RANGE"},
@@ -358,13 +362,12 @@ def test_alerts_go_to_an_encrypted_topic_and_email_only_when_asked(
         },
     )
     synthesized.template.resource_count_is("AWS::SNS::Subscription", 0)
-    customized.template.resource_count_is("AWS::SNS::Subscription", 1)
     customized.template.has_resource_properties(
         "AWS::SNS::Subscription",
         {
             "Protocol": "email",
             "Endpoint": ALERT_EMAIL,
-            "TopicArn": {"Ref": only(customized, "AWS::SNS::Topic")},
+            "TopicArn": {"Ref": only(customized, "AWS::SNS::Topic", DisplayName="Lead alerts")},
         },
     )
 
@@ -386,7 +389,6 @@ def test_each_kind_of_key_is_a_generated_secret_of_its_own(synthesized: Synthesi
 def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> None:
     assert policy_actions(synthesized, "collect") == {
         *LOGGING,
-        *TRACING,
         *SECRET_READ,
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
@@ -394,17 +396,16 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
     }
     assert policy_actions(synthesized, "leads") == {
         *LOGGING,
-        *TRACING,
         *SECRET_READ,
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:Query",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",  # a lead sales recorded something for is kept from retention
         "dynamodb:BatchWriteItem",
     }
     assert policy_actions(synthesized, "purge") == {
         *LOGGING,
-        *TRACING,
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
@@ -415,7 +416,6 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
     }
     assert policy_actions(synthesized, "score") == {
         *LOGGING,
-        *TRACING,
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
@@ -428,7 +428,6 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
     }
     assert policy_actions(synthesized, "decay") == {
         *LOGGING,
-        *TRACING,
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
@@ -436,7 +435,6 @@ def test_each_function_may_do_only_what_it_does(synthesized: Synthesized) -> Non
     }
     assert policy_actions(synthesized, "notify") == {
         *LOGGING,
-        *TRACING,
         "sns:Publish",
         # the account's other engaged people, named in an alert
         "dynamodb:BatchGetItem",
@@ -456,7 +454,7 @@ def test_wildcards_are_only_where_aws_allows_nothing_narrower(synthesized: Synth
     for name in FUNCTIONS:
         for statement in policy_statements(synthesized, name):
             if statement["Resource"] == "*":
-                assert set(statement["Action"]) <= {*TRACING, "dynamodb:ListStreams"}, name
+                assert statement["Action"] == "dynamodb:ListStreams", name
 
 
 def test_only_score_and_purge_touch_the_archive_and_only_under_its_prefix(synthesized: Synthesized) -> None:
@@ -775,3 +773,196 @@ def test_a_bad_front_door_setting_stops_the_app_naming_it(
     app = App(outdir=str(tmp_path), context={**cdk_json_context(), **context})
     with pytest.raises(ValueError, match=message):
         build(app)
+
+
+# Monitoring
+
+
+def output_ref(synthesis: Synthesized, name: str) -> str:
+    """The logical id an output's value refers to."""
+    ref: str = synthesis.outputs[name]["Value"]["Ref"]
+    return ref
+
+
+def alarm_metrics(synthesis: Synthesized) -> dict[str, tuple[str, str, dict[str, Any], int]]:
+    """Each alarm by name: the namespace, name, dimensions and period of the one metric it watches."""
+    found = {}
+    for body in synthesis.of_type("AWS::CloudWatch::Alarm").values():
+        properties = body["Properties"]
+        ((stat,),) = [
+            [query["MetricStat"] for query in properties["Metrics"] if query.get("ReturnData", True)]
+        ]
+        metric = stat["Metric"]
+        dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+        found[properties["AlarmName"]] = (
+            metric["Namespace"],
+            metric["MetricName"],
+            dimensions,
+            stat["Period"],
+        )
+    return found
+
+
+def test_every_alarm_notifies_the_operations_topic_and_only_it(synthesized: Synthesized) -> None:
+    operations = output_ref(synthesized, "OperationsTopicArn")
+    alerts = only(synthesized, "AWS::SNS::Topic", DisplayName="Lead alerts")
+    assert operations != alerts
+    alarms = synthesized.of_type("AWS::CloudWatch::Alarm")
+    assert alarms
+    for body in alarms.values():
+        properties = body["Properties"]
+        assert properties["ActionsEnabled"] is True
+        assert properties["AlarmActions"] == [{"Ref": operations}], properties["AlarmName"]
+
+
+def test_each_alarm_watches_what_it_is_for(synthesized: Synthesized) -> None:
+    function = {name: {"FunctionName": {"Ref": function_named(synthesized, name)[0]}} for name in FUNCTIONS}
+    queue_name = {
+        output: {"QueueName": {"Fn::GetAtt": [output_ref(synthesized, output), "QueueName"]}}
+        for output in ("EventQueueUrl", "DeadLetterQueueUrl", "AlertFailuresQueueUrl")
+    }
+    api = {"ApiId": {"Ref": only(synthesized, "AWS::ApiGatewayV2::Api")}, "Stage": "$default"}
+    alerts_topic = {
+        "TopicName": {
+            "Fn::GetAtt": [only(synthesized, "AWS::SNS::Topic", DisplayName="Lead alerts"), "TopicName"]
+        }
+    }
+    five_minutes = 300
+    expected = {
+        "LeadScoring-Events-DLQ-Queue-Message-Count-Max-DeadLetters": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            queue_name["DeadLetterQueueUrl"],
+            five_minutes,
+        ),
+        "LeadScoring-StreamFailures-Queue-Message-Count-Max-DeadLetters": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            queue_name["AlertFailuresQueueUrl"],
+            five_minutes,
+        ),
+        "LeadScoring-Events-Queue-Message-Age-Max-Lag": (
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            queue_name["EventQueueUrl"],
+            five_minutes,
+        ),
+        "LeadScoring-Notify-Iterator-Age-Max-Lag": (
+            "AWS/Lambda",
+            "IteratorAge",
+            function["notify"],
+            five_minutes,
+        ),
+        "LeadScoring-Api-Fault-Count-Errors": ("AWS/ApiGateway", "5xx", api, five_minutes),
+        "LeadScoring-Alerts-Topic-Notifications-Failed-Failed": (
+            "AWS/SNS",
+            "NumberOfNotificationsFailed",
+            alerts_topic,
+            five_minutes,
+        ),
+        # The decay schedule is every 15 minutes: late after three of them without an invocation.
+        "LeadScoring-Decay-Usage-Count-Late": ("AWS/Lambda", "Invocations", function["decay"], 3 * 15 * 60),
+    }
+    for name in FUNCTIONS:
+        expected[f"LeadScoring-{name.title()}-Fault-Count-Errors"] = (
+            "AWS/Lambda",
+            "Errors",
+            function[name],
+            five_minutes,
+        )
+        expected[f"LeadScoring-{name.title()}-Throttled-Count-Throttles"] = (
+            "AWS/Lambda",
+            "Throttles",
+            function[name],
+            five_minutes,
+        )
+    assert alarm_metrics(synthesized) == expected
+
+
+def test_alarm_thresholds_say_when_to_act(synthesized: Synthesized) -> None:
+    def alarm(name: str) -> dict[str, Any]:
+        (found,) = [
+            body["Properties"]
+            for body in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+            if body["Properties"]["AlarmName"] == name
+        ]
+        return found
+
+    for dead_letters in ("Events-DLQ", "StreamFailures"):
+        found = alarm(f"LeadScoring-{dead_letters}-Queue-Message-Count-Max-DeadLetters")
+        assert (found["ComparisonOperator"], found["Threshold"]) == ("GreaterThanThreshold", 0)
+    lag = alarm("LeadScoring-Events-Queue-Message-Age-Max-Lag")
+    assert (lag["ComparisonOperator"], lag["Threshold"]) == ("GreaterThanThreshold", 300)  # seconds
+    stream = alarm("LeadScoring-Notify-Iterator-Age-Max-Lag")
+    assert (stream["ComparisonOperator"], stream["Threshold"]) == ("GreaterThanThreshold", 300_000)  # ms
+    late = alarm("LeadScoring-Decay-Usage-Count-Late")
+    assert (late["ComparisonOperator"], late["Threshold"], late["TreatMissingData"]) == (
+        "LessThanThreshold",
+        1,
+        "breaching",  # no invocation at all is exactly what this alarm is for
+    )
+
+
+def test_the_decay_alarm_follows_the_schedule_and_ops_email_subscribes(customized: Synthesized) -> None:
+    (_, _, _, period) = alarm_metrics(customized)["LeadScoring-Decay-Usage-Count-Late"]
+    assert period == 3 * 5 * 60  # DECAY_SCHEDULE is every 5 minutes there
+    customized.template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {
+            "Protocol": "email",
+            "Endpoint": OPS_EMAIL,
+            "TopicArn": {"Ref": output_ref(customized, "OperationsTopicArn")},
+        },
+    )
+
+
+def test_one_dashboard_shows_ingest_errors_lag_alerts_and_cost_drivers(synthesized: Synthesized) -> None:
+    ((_, dashboard),) = synthesized.of_type("AWS::CloudWatch::Dashboard").items()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in resources.METRICS:
+        assert f'\\"{resources.METRICS_NAMESPACE}\\",\\"{metric.name}\\"' in body, metric.name
+        for value in metric.values:
+            assert f'\\"{metric.dimension}\\",\\"{value}\\"' in body, (metric.name, value)
+    for lag in ("ApproximateAgeOfOldestMessage", "IteratorAge"):
+        assert lag in body
+    for cost in ("ConsumedWriteCapacityUnits", "ConsumedReadCapacityUnits", "Invocations"):
+        assert cost in body
+
+
+@pytest.mark.parametrize(
+    ("expression", "minutes"),
+    [("rate(15 minutes)", 15), ("rate(1 minute)", 1), ("rate(2 hours)", 120), ("rate(1 day)", 1440)],
+)
+def test_a_rate_schedule_has_a_period(expression: str, minutes: int) -> None:
+    period = schedule_period(expression)
+    assert period is not None
+    assert period.to_minutes() == minutes
+
+
+def test_retention_days_reach_the_functions_that_write_lead_items(customized: Synthesized) -> None:
+    for name, spec in FUNCTIONS.items():
+        variables = function_named(customized, name)[1]["Environment"]["Variables"]
+        if resources.ENV_RETENTION_DAYS in spec.env:
+            assert variables[resources.ENV_RETENTION_DAYS] == str(RETENTION_DAYS), name
+    assert {name for name, spec in FUNCTIONS.items() if resources.ENV_RETENTION_DAYS in spec.env} == {
+        "score",
+        "decay",
+        "leads",
+    }
+
+
+@pytest.mark.parametrize(("value", "days"), [(None, 0), ("", 0), ("0", 0), ("90", 90), (365, 365)])
+def test_retention_days_are_whole_days(value: object, days: int) -> None:
+    assert parse_retention_days(value) == days
+
+
+@pytest.mark.parametrize("value", ["ninety", "-1", "1.5"])
+def test_a_bad_retention_stops_the_deploy_naming_it(value: str) -> None:
+    with pytest.raises(ValueError, match="retentionDays"):
+        parse_retention_days(value)
+
+
+def test_a_cron_schedule_is_late_after_a_day() -> None:
+    assert schedule_period("cron(0 * * * ? *)") is None
+    assert decay_late_after("cron(0 * * * ? *)").to_hours() == 24
+    assert decay_late_after("rate(10 minutes)").to_minutes() == 30

@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from leadscore import resources
 from leadscore.local.aws import LocalResources, provision
+from leadscore.local.pollers import lambda_message_attributes
 from leadscore.local.runtime import LocalContext
 from leadscore.wiring import scoring_collaborators
 from tests.conftest import load_event
@@ -62,22 +63,33 @@ def archived(bucket: str) -> dict[str, list[str]]:
 def sqs_batch(aws: LocalResources, *, visibility_seconds: int = 0) -> tuple[dict[str, Any], list[str]]:
     """Up to ten queued messages as the SQS event source hands them to score, and their receipt handles
     (received with ``visibility_seconds``: 0 leaves them in the queue, as a failed invocation would)."""
-    template = load_event("sqs_batch.json")["Records"][0]
     received = (
         boto3.client("sqs")
         .receive_message(
             QueueUrl=aws.queue_url,
             MaxNumberOfMessages=10,
             AttributeNames=["All"],
+            MessageAttributeNames=["All"],
             VisibilityTimeout=visibility_seconds,
         )
         .get("Messages", [])
     )
-    records = [
-        {**template, "messageId": m["MessageId"], "body": m["Body"], "attributes": m["Attributes"]}
+    return {"Records": sqs_records(received)}, [m["ReceiptHandle"] for m in received]
+
+
+def sqs_records(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages from ReceiveMessage as the SQS event source puts them in score's event."""
+    template = load_event("sqs_batch.json")["Records"][0]
+    return [
+        {
+            **template,
+            "messageId": m["MessageId"],
+            "body": m["Body"],
+            "attributes": m["Attributes"],
+            "messageAttributes": lambda_message_attributes(m),
+        }
         for m in received
     ]
-    return {"Records": records}, [m["ReceiptHandle"] for m in received]
 
 
 def score_queued(invoke: Invoke, aws: LocalResources) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from leadscore.alerts import email_text, printable, publish_new_alerts
+import pytest
+
+from leadscore.alerts import RecentlySent, email_text, printable, publish_new_alerts
+from leadscore.engine import Signal
 from leadscore.events import Event
-from leadscore.records import LeadRecord
+from leadscore.records import Alert, LeadRecord
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules, parse_rules
 from leadscore.scoring import evaluated_record
 from tests.fakes import InMemoryLeadRepository, RecordingPublisher
@@ -130,3 +133,48 @@ def test_an_alert_names_the_account_other_engaged_people() -> None:
     # Maria tried the product; Tom only gave his title, so he is not engaged
     assert [member.lead_id for member in alert.colleagues] == ["maria@acme-robotics.com"]
     assert "Others engaged at the account:\n  maria@acme-robotics.com" in email_text(alert)
+
+
+class FailingOnce(RecordingPublisher):
+    """SNS refusing the n-th publish once (after botocore's own retries)."""
+
+    def __init__(self, failing_call: int) -> None:
+        super().__init__()
+        self._calls = 0
+        self._failing_call = failing_call
+
+    def publish(self, alert: Alert) -> None:
+        self._calls += 1
+        if self._calls == self._failing_call:
+            raise RuntimeError("SNS throttled")
+        super().publish(alert)
+
+
+def test_a_record_retried_after_its_second_alert_failed_does_not_send_the_first_again() -> None:
+    # Given a write that raised two signals
+    profile = written(None, kim.identify(title="VP Sales", employees=300, country="US", budget=20000))
+    hot = written(profile, kim.track("Demo Requested", START + days(1)))
+    (first,) = hot.signals
+    rise = Signal(
+        id=Signal.id_for(kim.lead_id, "sharp_rise", first.at),
+        kind="sharp_rise",
+        at=first.at,
+        band="hot",
+        points=60,
+    )
+    both = hot.model_copy(update={"signals": [first, rise]})
+    publisher, sent = FailingOnce(failing_call=2), RecentlySent()
+    # When the second publish fails and the stream retries the record
+    with pytest.raises(RuntimeError):
+        publish_new_alerts(RULES, profile, both, publisher, sent=sent)
+    retried = publish_new_alerts(RULES, profile, both, publisher, sent=sent)
+    # Then each alert went out once
+    assert [alert.kind for alert in retried] == ["sharp_rise"]
+    assert [alert.signal_id for alert in publisher.published] == [first.id, rise.id]
+
+
+def test_recently_sent_forgets_the_oldest_past_its_limit() -> None:
+    sent = RecentlySent(limit=2)
+    for signal_id in ("a", "b", "c"):
+        sent.add(signal_id)
+    assert ("a" in sent, "b" in sent, "c" in sent) == (False, True, True)

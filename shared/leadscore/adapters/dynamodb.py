@@ -12,7 +12,7 @@ import json
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -24,7 +24,7 @@ from leadscore.errors import ConcurrentUpdate
 from leadscore.identity import MAX_HOPS, erasure_key
 from leadscore.ports import PurgePass
 from leadscore.records import ErasedLead, FollowUp, LeadRecord, LeadSummary, MergedLead, Outcome, StoredItem
-from leadscore.resources import BAND_SHARDS, LEADS_TABLE, NEVER_DUE
+from leadscore.resources import BAND_SHARDS, LEADS_TABLE, NEVER_DUE, TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,8 +59,11 @@ class StoredLead(BaseModel):
 
     ``v`` counts writes and guards them; ``st`` is the engine's state (``encode_state``); the summary
     (``sc`` ... ``at``) lets the stream and listings read a score without the rules; ``sig`` holds the
-    signals the write raised; ``acct`` and ``bsh``/``due`` are the index keys. A merged id's item holds
-    only its keys, ``v`` and ``mi``, the lead it was merged into.
+    signals the write raised; ``acct`` and ``bsh``/``due`` are the index keys; ``cid`` the request behind
+    the write (the correlation id in the logs); ``exp`` when DynamoDB's TTL may delete the item (its last
+    activity plus the retention) and ``kp`` (1) on a lead sales recorded a follow-up or an outcome for,
+    which never expires. A merged id's item holds only its keys, ``v`` and ``mi``, the lead it was merged
+    into.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -83,10 +86,19 @@ class StoredLead(BaseModel):
     acct: str | None = None
     bsh: str | None = None
     due: int | None = None
+    cid: str | None = None
+    exp: int | None = None
+    kp: int | None = None
 
     @classmethod
-    def of(cls, record: LeadRecord) -> StoredLead:
+    def of(cls, record: LeadRecord, retention: timedelta | None = None) -> StoredLead:
         summary = record.summary
+        last = record.state.last_at
+        expires = (
+            last + int(retention.total_seconds())
+            if retention is not None and last is not None and not record.kept
+            else None
+        )
         due = record.decay_due_at
         indexed = record.listed or due is not None
         # Every value is typed by the record it comes from: nothing to validate again.
@@ -106,6 +118,9 @@ class StoredLead(BaseModel):
             acct=record.state.account_id,
             bsh=band_partition(summary.band, record.lead_id) if indexed else None,
             due=(int(due.timestamp()) if due is not None else NEVER_DUE) if indexed else None,
+            cid=record.correlation_id,
+            exp=expires,
+            kp=1 if record.kept else None,
         )
 
     @classmethod
@@ -137,6 +152,8 @@ class StoredLead(BaseModel):
             if self.due is not None and self.due != NEVER_DUE
             else None,
             listed=self.bsh is not None,
+            correlation_id=self.cid,
+            kept=bool(self.kp),
         )
 
     def attribute_values(self) -> dict[str, AttributeValueTypeDef]:
@@ -223,8 +240,10 @@ def _lead_id(item: Item) -> str:
     return str(item[_PK]["S"]).removeprefix(LEAD_PREFIX)
 
 
-def record_to_item(record: LeadRecord) -> dict[str, AttributeValueTypeDef]:
-    return StoredLead.of(record).attribute_values()
+def record_to_item(
+    record: LeadRecord, retention: timedelta | None = None
+) -> dict[str, AttributeValueTypeDef]:
+    return StoredLead.of(record, retention).attribute_values()
 
 
 def item_to_stored(item: Item) -> LeadRecord | MergedLead:
@@ -247,10 +266,13 @@ class DynamoLeadRepository:
     ``MERGES_KEPT``, a few MB) and not read again: analytics.js puts the anonymous id on every message,
     and each batch would otherwise re-read the marker of every visitor who identified."""
 
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, table_name: str, client: DynamoDBClient | None = None, *, retention: timedelta | None = None
+    ) -> None:
         self._table = table_name
         self._client = client or boto3.client("dynamodb")
         self._merges: dict[str, MergedLead] = {}
+        self._retention = retention
 
     def read(self, lead_id: str) -> StoredItem | None:
         return self.read_many([lead_id]).get(lead_id)
@@ -301,7 +323,7 @@ class DynamoLeadRepository:
                 pending = list(unprocessed["Keys"]) if unprocessed else []
 
     def save(self, record: LeadRecord, expected_version: int) -> None:
-        self._put(record.lead_id, record_to_item(record), expected_version)
+        self._put(record.lead_id, record_to_item(record, self._retention), expected_version)
 
     def mark_merged(self, merged: MergedLead, expected_version: int) -> None:
         self._put(merged.lead_id, StoredLead.merged(merged).attribute_values(), expected_version)
@@ -381,6 +403,7 @@ class DynamoLeadRepository:
         values: dict[str, AttributeValueTypeDef] = {"oc": {"S": outcome.outcome}}
         if outcome.value is not None:
             values["val"] = {"N": repr(outcome.value)}
+        self._keep(lead_id)
         return self._put_latest(lead_id, OUTCOME_SORT_KEY, "oat", outcome.at, values)
 
     def outcome_of(self, lead_id: str) -> Outcome | None:
@@ -396,7 +419,27 @@ class DynamoLeadRepository:
     def record_follow_up(self, lead_id: str, follow_up: FollowUp) -> bool:
         """``fs``, ``fby``, ``fat``: the latest follow-up wins."""
         values: dict[str, AttributeValueTypeDef] = {"fs": {"S": follow_up.status}, "fby": {"S": follow_up.by}}
+        self._keep(lead_id)
         return self._put_latest(lead_id, FOLLOW_UP_SORT_KEY, "fat", follow_up.at, values)
+
+    def _keep(self, lead_id: str) -> None:
+        """Mark the lead kept (``kp``) and drop its expiry, once: what sales recorded on it must not lose
+        its lead. The version moves on, so a score write that read the lead before fails its condition
+        and re-reads the mark; the lead first, so no follow-up or outcome outlives it."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=lead_key(lead_id),
+                UpdateExpression="SET #kp = :one, #v = #v + :one REMOVE #exp",
+                ConditionExpression=(
+                    "attribute_exists(#v) AND attribute_not_exists(#mi) AND attribute_not_exists(#kp)"
+                ),
+                ExpressionAttributeNames={"#kp": "kp", "#v": "v", "#exp": TTL_ATTRIBUTE, "#mi": "mi"},
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def follow_up_of(self, lead_id: str) -> FollowUp | None:
         item = self._side_item(lead_id, FOLLOW_UP_SORT_KEY)

@@ -17,13 +17,14 @@ from leadscore.alerts import email_text
 from leadscore.errors import Unavailable
 from leadscore.ports import QueuedMessage
 from leadscore.records import Alert
-from leadscore.resources import ARCHIVE_PREFIX
+from leadscore.resources import ARCHIVE_PREFIX, CORRELATION_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
-    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef as SnsAttributeTypeDef
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 # SendMessageBatch's limits: 10 entries and 256 KB of bodies per call.
 SQS_BATCH_ENTRIES = 10
@@ -40,25 +41,35 @@ class SqsMessageQueue:
         self._url = queue_url
         self._client = client or boto3.client("sqs")
 
-    def send(self, messages: Sequence[Mapping[str, Any]]) -> None:
+    def send(self, messages: Sequence[Mapping[str, Any]], *, correlation_id: str | None = None) -> None:
         # ASCII: SQS refuses some characters JSON strings may hold (control characters stay escaped).
         bodies = [json.dumps(message, separators=(",", ":")) for message in messages]
-        chunks = list(_chunks(bodies))
+        attributes: dict[str, MessageAttributeValueTypeDef] = (
+            {CORRELATION_ATTRIBUTE: {"DataType": "String", "StringValue": correlation_id}}
+            if correlation_id
+            else {}
+        )
+        # SQS counts a message's attributes (name, type and value) in its size.
+        overhead = len(f"{CORRELATION_ATTRIBUTE}String{correlation_id}".encode()) if correlation_id else 0
+        chunks = list(_chunks(bodies, overhead))
         try:
             if len(chunks) == 1:
-                self._send_chunk(chunks[0])
+                self._send_chunk(chunks[0], attributes)
                 return
             with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(chunks))) as pool:
-                list(pool.map(self._send_chunk, chunks))
+                list(pool.map(lambda chunk: self._send_chunk(chunk, attributes), chunks))
         except ClientError as error:
             raise Unavailable(f"the event queue refused the messages ({error})") from error
 
-    def _send_chunk(self, bodies: list[str]) -> None:
+    def _send_chunk(self, bodies: list[str], attributes: dict[str, MessageAttributeValueTypeDef]) -> None:
         pending = {str(position): body for position, body in enumerate(bodies)}
         for _ in range(SEND_ATTEMPTS):
             response = self._client.send_message_batch(
                 QueueUrl=self._url,
-                Entries=[{"Id": entry_id, "MessageBody": body} for entry_id, body in pending.items()],
+                Entries=[
+                    {"Id": entry_id, "MessageBody": body, "MessageAttributes": attributes}
+                    for entry_id, body in pending.items()
+                ],
             )
             pending = {failed["Id"]: pending[failed["Id"]] for failed in response.get("Failed", [])}
             if not pending:
@@ -66,11 +77,11 @@ class SqsMessageQueue:
         raise Unavailable(f"the event queue refused {len(pending)} of {len(bodies)} messages")
 
 
-def _chunks(bodies: list[str]) -> Iterator[list[str]]:
+def _chunks(bodies: list[str], overhead: int = 0) -> Iterator[list[str]]:
     chunk: list[str] = []
     size = 0
     for body in bodies:
-        length = len(body.encode())
+        length = len(body.encode()) + overhead
         if chunk and (len(chunk) == SQS_BATCH_ENTRIES or size + length > SQS_BATCH_BYTES):
             yield chunk
             chunk, size = [], 0
@@ -135,7 +146,7 @@ class S3EventArchive:
         )
 
 
-def alert_attributes(alert: Alert) -> dict[str, MessageAttributeValueTypeDef]:
+def alert_attributes(alert: Alert) -> dict[str, SnsAttributeTypeDef]:
     """What SNS filter policies select on (at most 10 attributes; an absent value is left out)."""
     text = {
         "kind": alert.kind,
@@ -148,7 +159,7 @@ def alert_attributes(alert: Alert) -> dict[str, MessageAttributeValueTypeDef]:
         "owner": alert.owner,
         "rule": alert.rule,
     }
-    attributes: dict[str, MessageAttributeValueTypeDef] = {
+    attributes: dict[str, SnsAttributeTypeDef] = {
         name: {"DataType": "String", "StringValue": value} for name, value in text.items() if value
     }
     attributes["score"] = {"DataType": "Number", "StringValue": repr(alert.score)}

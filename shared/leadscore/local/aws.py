@@ -50,6 +50,8 @@ class LocalResources:
     write_keys_secret: str
     read_keys_secret: str
     admin_keys_secret: str
+    # The retention of inactive leads (0: none, as deployed by default); moto keeps expired items.
+    retention_days: int = 0
 
     def function_environment(self, rules_path: Path = DEFAULT_RULES_FILE) -> dict[str, str]:
         """The variables CDK gives the functions, here pointing at moto's resources and the repository's
@@ -64,6 +66,7 @@ class LocalResources:
             resources.ENV_ADMIN_KEYS_SECRET: self.admin_keys_secret,
             resources.ENV_RULES_PATH: str(rules_path),
             resources.ENV_OPENAPI_PATH: str(OPENAPI_FILE),
+            resources.ENV_RETENTION_DAYS: str(self.retention_days),
         }
 
 
@@ -157,6 +160,10 @@ def provision(client: Callable[[str], Any]) -> LocalResources:
         client(name) for name in ("dynamodb", "sqs", "sns", "s3", "secretsmanager")
     )
     table = dynamodb.create_table(**table_definition())["TableDescription"]
+    dynamodb.update_time_to_live(
+        TableName=LEADS_TABLE.local_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": resources.TTL_ATTRIBUTE},
+    )
 
     dead_letter_url = sqs.create_queue(QueueName=SCORE_QUEUE.dead_letter_local_name)["QueueUrl"]
     dead_letter_arn = _queue_arn(sqs, dead_letter_url)

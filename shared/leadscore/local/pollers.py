@@ -7,6 +7,7 @@ import hashlib
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -178,6 +179,7 @@ class QueuePoller(Poller):
             QueueUrl=self._local.queue_url,
             MaxNumberOfMessages=min(SQS_RECEIVE_LIMIT, wanted),
             AttributeNames=["All"],
+            MessageAttributeNames=["All"],
             WaitTimeSeconds=wait,
         ).get("Messages", [])
         return messages
@@ -199,11 +201,25 @@ class QueuePoller(Poller):
             receiptHandle=message["ReceiptHandle"],
             body=message["Body"],
             attributes=message.get("Attributes", {}),
+            messageAttributes=lambda_message_attributes(message),
             md5OfBody=message["MD5OfBody"],
             eventSourceARN=self._local.queue_arn,
             awsRegion=REGION,
         )
         return record
+
+
+def lambda_message_attributes(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A received message's attributes as the SQS event source puts them in a Lambda record."""
+    return {
+        name: {
+            "dataType": value["DataType"],
+            **({"stringValue": value["StringValue"]} if "StringValue" in value else {}),
+            "stringListValues": [],
+            "binaryListValues": [],
+        }
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
 
 
 class StreamPoller(Poller):
@@ -293,6 +309,7 @@ class SchedulePoller(Poller):
     def run_now(self) -> Any:
         event = sample_event("schedule.json")
         event["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event["id"] = str(uuid.uuid4())  # EventBridge numbers each run: decay's correlation id
         return self._function.invoke(event)
 
 

@@ -48,6 +48,8 @@ class LocalStack:
         os.environ.update(self.resources.function_environment(self._rules_path))
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "leadscore")
         os.environ["POWERTOOLS_LOG_LEVEL"] = self._log_level
+        # The metrics' EMF lines are printed with the INFO logs (--verbose), else not at all.
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "false" if self._log_level == "INFO" else "true"
         self.queue = QueuePoller(self.aws, self.resources, self.functions["score"])
         self.stream = StreamPoller(self.aws, self.resources, self.functions["notify"])
         self.decay = SchedulePoller(self.functions["decay"], self._decay_every)
