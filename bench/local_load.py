@@ -40,6 +40,7 @@ from leadscore.resources import SCORE_QUEUE
 TARGET_EVENTS_PER_SECOND = 500
 TARGET_P99_SECONDS = 1.0
 TARGET_SETTLED_SECONDS = 30.0
+SETTLE_LIMIT_SECONDS = 900.0
 BATCH = 100
 LEADS = 2_000
 WRITE_KEY = "local-write-key"
@@ -55,7 +56,7 @@ class Run:
     accepted: int = 0
     errors: int = 0
     elapsed: float = 0.0
-    settled: float = 0.0
+    settled: float | None = None
     rss_mb: float = 0.0
 
     @property
@@ -66,12 +67,15 @@ class Run:
         ordered = sorted(self.latencies) or [0.0]
         return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
+    def _settled(self) -> str:
+        return f"{self.settled:>5.1f} s" if self.settled is not None else f"not in {SETTLE_LIMIT_SECONDS:g} s"
+
     def line(self, name: str) -> str:
         p50, p99 = self.percentile(0.5), self.percentile(0.99)
         return (
             f"  {name:<22} {self.rate:>6,.0f} events/s  "
             f"p50 {p50 * 1000:>6,.0f} ms  p99 {p99 * 1000:>6,.0f} ms  "
-            f"errors {self.errors}  settled {self.settled:>5.1f} s after the last request  "
+            f"errors {self.errors}  settled {self._settled()} after the last request  "
             f"stack RSS {self.rss_mb:,.0f} MB"
         )
 
@@ -175,12 +179,13 @@ def drive(stack: LocalStackProcess, clients: int, seconds: float, seed: int) -> 
         thread.join()
     last_request = time.monotonic()
     run.elapsed = last_request - started
-    run.settled = _settle(stack) - last_request
+    settled_at = _settle(stack)
+    run.settled = settled_at - last_request if settled_at is not None else None
     run.rss_mb = stack.rss_mb()
     return run
 
 
-def _settle(stack: LocalStackProcess, timeout: float = 600.0) -> float:
+def _settle(stack: LocalStackProcess, timeout: float = SETTLE_LIMIT_SECONDS) -> float | None:
     """When the score queue is empty, nothing is in flight and the dead-letter queue has not grown."""
     sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name=REGION)
     url = sqs.get_queue_url(QueueName=SCORE_QUEUE.local_name)["QueueUrl"]
@@ -193,7 +198,7 @@ def _settle(stack: LocalStackProcess, timeout: float = 600.0) -> float:
                 raise RuntimeError("messages reached the dead-letter queue under load")
             return time.monotonic()
         time.sleep(0.2)
-    raise TimeoutError(f"the queue did not drain within {timeout:g} s")
+    return None
 
 
 def main() -> None:
@@ -223,7 +228,7 @@ def main() -> None:
         (f"p99 under {TARGET_P99_SECONDS:g} s", p99 < TARGET_P99_SECONDS),
         (
             f"settled within {TARGET_SETTLED_SECONDS:g} s",
-            max(run.settled for run in loaded) <= TARGET_SETTLED_SECONDS,
+            all(run.settled is not None and run.settled <= TARGET_SETTLED_SECONDS for run in loaded),
         ),
         ("memory flat across two runs (within 10%)", second.rss_mb <= first.rss_mb * 1.10),
     ]
