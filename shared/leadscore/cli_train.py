@@ -170,7 +170,7 @@ def text_report(training: Any, out: Path | None) -> str:
     lines.append("")
     lines.append("left out:")
     for item in training.excluded:
-        lines.append(f"  {item.column}: {item.reason}{f' ({item.detail})' if item.detail else ''}")
+        lines.append(f"  {item.column}: {item.reason}{f': {item.detail}' if item.detail else ''}")
     if not training.excluded:
         lines.append("  nothing")
     lines += [

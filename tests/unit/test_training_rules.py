@@ -17,7 +17,14 @@ from leadscore.engine import evaluate
 from leadscore.events import Event
 from leadscore.forms import contact_traits
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules, parse_rules
-from leadscore.training import Settings, candidate_yaml, parse_table, section_yaml, train
+from leadscore.training import (
+    Settings,
+    Training,
+    candidate_yaml,
+    parse_table,
+    section_yaml,
+    train,
+)
 from leadscore.training.scorecard import auc
 
 X_EDUCATION = Path(__file__).resolve().parents[2] / "bench" / "data" / "x-education-leads.csv"
@@ -42,6 +49,12 @@ def sample() -> str:
         return "".join(line for _, line in zip(range(ROWS + 1), source, strict=False))
 
 
+@pytest.fixture(scope="module")
+def training(sample: str) -> Training:
+    """A scorecard learned from real, messy leads, pairwise terms included."""
+    return train(parse_table(sample), "Converted", exclude=LEAKS, settings=Settings(folds=0, pairs=3))
+
+
 def _engine_fit_points(rules_text: str, sample: str) -> list[float]:
     """Each row sent as a contact import sends it (one identify with the row's traits) and scored."""
     rules = parse_rules(rules_text)
@@ -59,11 +72,10 @@ def _engine_fit_points(rules_text: str, sample: str) -> list[float]:
 
 
 def test_the_engine_scores_the_learned_rules_exactly_as_the_scorecard_does(
-    sample: str, tmp_path: Path
+    sample: str, training: Training, tmp_path: Path
 ) -> None:
     # Given a scorecard learned from real, messy leads (pairwise terms included)
     table = parse_table(sample)
-    training = train(table, "Converted", exclude=LEAKS, settings=Settings(folds=0, pairs=3))
     card = training.scorecard
     assert card.pairs, "the sample is large enough for pairwise terms"
     # When its rules replace the default file's fit rules, and the file is loaded as the service loads it
@@ -80,8 +92,7 @@ def test_the_engine_scores_the_learned_rules_exactly_as_the_scorecard_does(
     assert auc(labels, engine) == auc(labels, expected) > 0.8
 
 
-def test_the_section_alone_is_the_fit_rules_of_a_valid_file(sample: str) -> None:
-    training = train(parse_table(sample), "Converted", exclude=LEAKS, settings=Settings(folds=0, pairs=1))
+def test_the_section_alone_is_the_fit_rules_of_a_valid_file(training: Training) -> None:
     section = section_yaml(training)
     assert section.startswith("# Learned by `leadscore train` from 2500 leads")
     fit = yaml.safe_load(section)["fit"]

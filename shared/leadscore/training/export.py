@@ -49,7 +49,8 @@ def fit_rules(card: Scorecard, prefix: str = "sc", group: str = "fit") -> list[d
             {
                 "id": BASE_RULE,
                 "description": (
-                    f"Scorecard base: every lead (0 points = even odds, {card.pdo:g} points double them)"
+                    f"Scorecard base, every lead (a total of 0 is even odds; "
+                    f"{card.pdo:g} more points double them)"
                 ),
                 "group": group,
                 "points": card.base_points,

@@ -50,6 +50,7 @@ class Pair:
     first: Feature
     second: Feature
     points: Mapping[tuple[int, int], float]
+    counts: Mapping[tuple[int, int], tuple[int, int]] = field(default_factory=dict)  # rows, positives
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ def _regression(matrix: csr_matrix, labels: Sequence[int], settings: Settings) -
 def fit_scorecard(
     rows: Sequence[Row], labels: Sequence[int], traits: Mapping[str, str], settings: Settings
 ) -> Scorecard:
-    """The scorecard of these rows: features binned on them, pairs chosen on them, points fitted to them."""
+    """The scorecard of these rows: features binned on them, pairs chosen on them, points fitted to them.
+    A missing value is the reference (0 points); see :func:`_centred` for columns never missing."""
     features = build_features(rows, traits, settings)
     main = _Design(features, [])
     matrix = main.matrix(rows)
@@ -164,6 +166,10 @@ def fit_scorecard(
     if cells:
         matrix = design.matrix(rows)
         coefficients, intercept = _regression(matrix, labels, settings)
+    counts = _bin_counts(features, rows, labels)
+    coefficients, intercept = _centred(
+        features, design, counts, coefficients=coefficients, intercept=intercept, n_rows=len(rows)
+    )
     factor = settings.pdo / math.log(2)
     points = tuple(
         tuple(float(round(factor * c)) for c in coefficients[offset : offset + feature.n_bins])
@@ -174,6 +180,7 @@ def fit_scorecard(
             pair.first,
             pair.second,
             {cell: float(round(factor * coefficients[offset + i])) for i, cell in enumerate(kept)},
+            _cell_counts(pair, kept, rows, labels),
         )
         for (pair, kept), offset in zip(cells, design.cell_offsets, strict=True)
     )
@@ -183,8 +190,42 @@ def fit_scorecard(
         pairs=pairs,
         base_points=float(round(factor * intercept)),
         pdo=settings.pdo,
-        counts=_bin_counts(features, rows, labels),
+        counts=counts,
     )
+
+
+def _centred(
+    features: Sequence[Feature],
+    design: _Design,
+    counts: Sequence[Sequence[tuple[int, int]]],
+    *,
+    coefficients: np.ndarray,
+    intercept: float,
+    n_rows: int,
+) -> tuple[np.ndarray, float]:
+    """A column never missing in training has no missing reference: its most common bin becomes the 0
+    (its points move into the base), so a lead without the field scores as the typical lead does. Every
+    training row's score is unchanged."""
+    centred = coefficients.copy()
+    for feature, offset, feature_counts in zip(features, design.offsets, counts, strict=True):
+        rows_in_bins = [n for n, _ in feature_counts]
+        if sum(rows_in_bins) == n_rows:
+            shift = centred[offset + int(np.argmax(rows_in_bins))]
+            centred[offset : offset + feature.n_bins] -= shift
+            intercept += float(shift)
+    return centred, intercept
+
+
+def _cell_counts(
+    pair: Pair, kept: Sequence[tuple[int, int]], rows: Sequence[Row], labels: Sequence[int]
+) -> dict[tuple[int, int], tuple[int, int]]:
+    counts = dict.fromkeys(kept, (0, 0))
+    for row, label in zip(rows, labels, strict=True):
+        cell = _cell(pair.first, pair.second, row)
+        if cell in counts:
+            n, k = counts[cell]
+            counts[cell] = (n + 1, k + label)
+    return counts
 
 
 def _bin_counts(
@@ -313,8 +354,8 @@ def describe_bins(card: Scorecard) -> list[dict[str, Any]]:
                     "bin": f"{first_bins[a].label} and {second_bins[b].label}",
                     "test": {pair.first.trait: first_bins[a].test, pair.second.trait: second_bins[b].test},
                     "points": value,
-                    "rows": None,
-                    "converted": None,
+                    "rows": pair.counts.get((a, b), (0, 0))[0],
+                    "converted": pair.counts.get((a, b), (0, 0))[1],
                 }
             )
     return table
