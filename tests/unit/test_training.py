@@ -209,3 +209,17 @@ def test_cross_validated_auc_beats_chance_by_a_margin_on_synthetic_leads() -> No
     assert len(training.validation.fold_aucs) == 5
     assert training.validation.auc > 0.65
     assert training.traits == {"Plan": "Plan", "Company Size": "employees", "Noise": "Noise"}
+
+
+def test_a_column_never_missing_scores_0_at_its_most_common_value_and_for_a_value_never_seen() -> None:
+    rows, labels, _ = _ground_truth(3_000)
+    card = fit_scorecard(rows, labels, {"Plan": "plan", "Company Size": "employees"}, Settings(pairs=0))
+    counts = [n for n, _ in card.counts[1]]
+    typical = counts.index(max(counts))
+    assert card.points[1][typical] == 0
+    assert card.score({"Plan": "pro"}) == card.score(
+        {"Plan": "pro", "Company Size": ["10", "100", "1000"][typical]}
+    )
+    plan = card.features[0]
+    assert plan.bin_of("a plan never seen") == len(plan.levels)
+    assert card.points[0][len(plan.levels)] == 0

@@ -204,8 +204,8 @@ def _centred(
     n_rows: int,
 ) -> tuple[np.ndarray, float]:
     """A column never missing in training has no missing reference: its most common bin becomes the 0
-    (its points move into the base), so a lead without the field scores as the typical lead does. Every
-    training row's score is unchanged."""
+    (its points move into the base), so a lead without the field, or with a value never seen (an empty
+    "other" bin), scores as the typical lead does. Every training row's score is unchanged."""
     centred = coefficients.copy()
     for feature, offset, feature_counts in zip(features, design.offsets, counts, strict=True):
         rows_in_bins = [n for n, _ in feature_counts]
@@ -213,6 +213,9 @@ def _centred(
             shift = centred[offset + int(np.argmax(rows_in_bins))]
             centred[offset : offset + feature.n_bins] -= shift
             intercept += float(shift)
+            for index, rows_in_bin in enumerate(rows_in_bins):
+                if not rows_in_bin:
+                    centred[offset + index] = 0.0
     return centred, intercept
 
 
