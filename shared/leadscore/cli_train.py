@@ -10,7 +10,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from leadscore.training import Training
 
 
 def _names(text: str) -> list[str]:
@@ -127,7 +130,12 @@ def _train(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def report(training: Any) -> dict[str, Any]:
+def _scores(pdo: float) -> list[int]:
+    """Scores whose chance of converting the report prints: -3 to +3 times the points that double the odds."""
+    return [round(step * pdo) for step in range(-3, 4)]
+
+
+def report(training: Training) -> dict[str, Any]:
     from leadscore.training.export import fit_rules
     from leadscore.training.scorecard import describe_bins
 
@@ -142,6 +150,7 @@ def report(training: Any) -> dict[str, Any]:
         "positive": training.positive,
         "pdo": card.pdo,
         "base_points": card.base_points,
+        "chance_by_score": {str(score): round(card.probability(score), 4) for score in _scores(card.pdo)},
         "traits": dict(training.traits),
         "excluded": [
             {"column": item.column, "reason": item.reason, "detail": item.detail}
@@ -153,7 +162,7 @@ def report(training: Any) -> dict[str, Any]:
     }
 
 
-def text_report(training: Any, out: Path | None) -> str:
+def text_report(training: Training, out: Path | None) -> str:
     from leadscore.training.scorecard import describe_bins
 
     card = training.scorecard
@@ -186,6 +195,8 @@ def text_report(training: Any, out: Path | None) -> str:
             previous = entry["column"]
         counts = f"{entry['converted']}/{entry['rows']} converted" if entry["rows"] else ""
         lines.append(f"    {entry['points']:+5g}  {entry['bin']:<50} {counts}")
+    chances = ", ".join(f"{score:+d}: {card.probability(score):.0%}" for score in _scores(card.pdo))
+    lines += ["", f"chance of {training.target} = {training.positive} by score: {chances}"]
     if out is not None:
         lines += ["", f"rules written to {out}"]
     return "\n".join(lines)

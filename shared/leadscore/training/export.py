@@ -118,12 +118,15 @@ def _header(training: Training) -> str:
     )
 
 
+def _dump(content: dict[str, Any]) -> str:
+    """Block style for the file's structure, flow style for each condition: ``when: {traits: {age: {below:
+    30}}}`` reads on one line."""
+    return yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
+
+
 def section_yaml(training: Training) -> str:
     """The ``fit:`` section on its own, to paste into a rule file (its rules belong to the ``fit`` group)."""
-    body = yaml.safe_dump(
-        {"fit": fit_rules(training.scorecard)}, sort_keys=False, allow_unicode=True, width=110
-    )
-    return _header(training) + body
+    return _header(training) + _dump({"fit": fit_rules(training.scorecard)})
 
 
 def candidate_yaml(training: Training, base_text: str, source: str = "<base>") -> tuple[str, RuleSet]:
@@ -135,5 +138,5 @@ def candidate_yaml(training: Training, base_text: str, source: str = "<base>") -
     groups = dict(base.get("groups") or {})
     groups.setdefault("fit", {"dimension": "fit"})
     content = {**base, "groups": groups, "fit": fit_rules(training.scorecard)}
-    text = _header(training) + yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=110)
+    text = _header(training) + _dump(content)
     return text, parse_rules(text, source="<candidate>")
