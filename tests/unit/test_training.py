@@ -223,3 +223,14 @@ def test_a_column_never_missing_scores_0_at_its_most_common_value_and_for_a_valu
     plan = card.features[0]
     assert plan.bin_of("a plan never seen") == len(plan.levels)
     assert card.points[0][len(plan.levels)] == 0
+
+
+def test_a_category_that_reads_as_a_number_is_written_as_one_so_a_forms_1200_matches_1_200() -> None:
+    values = ["1,200"] * 5 + ["1200"] * 2 + ["unknown"] * 6
+    feature = make_feature("Company Size", "employees", values, max_bins=10, min_count=3, placeholders=())
+    assert feature.kind == "category"
+    assert feature.levels == ("1,200", "unknown")  # "1200" is the same value, spelled the other way
+    named = feature.bins()[0]
+    assert named.test == {"equals": 1200}
+    assert ValueTest.model_validate(named.test).test(1200)  # a form or an import sends the size as 1200
+    assert feature.bin_of("1200") == feature.bin_of("1,200") == 0

@@ -19,6 +19,20 @@ from leadscore.rules.conditions import as_number
 OTHER = "other"
 
 
+def category_key(value: str | int | float) -> tuple[str, str | float]:
+    """How the engine's equality tells values apart: a value that reads as a number by its number
+    (``"1,200"``, ``1200`` and ``"1200"`` are one value, as a form's company size arrives as 1200), any
+    other by its text without case or surrounding spaces."""
+    number = as_number(value)
+    return ("number", number) if number is not None else ("text", str(value).strip().casefold())
+
+
+def level_value(level: str) -> str | int | float:
+    """A kept value as the rule file writes it: a number as a number, so the engine compares numbers."""
+    number = as_number(level)
+    return level if number is None else _yaml_number(number)
+
+
 def _number_text(number: float) -> str:
     return f"{number:g}"
 
@@ -58,19 +72,19 @@ class Feature:
             if number is None:
                 return None
             return sum(number >= edge for edge in self.edges)
-        key = value.strip().casefold()
-        if not key or key in self.placeholders:
+        if not value.strip() or value.strip().casefold() in self.placeholders:
             return None
+        key = category_key(value)
         for index, level in enumerate(self.levels):
-            if level.casefold() == key:
+            if category_key(level) == key:
                 return index
         return len(self.levels)
 
     def bins(self) -> list[Bin]:
         if self.kind == "numeric":
             return self._numeric_bins()
-        named = [Bin(level, {"equals": level}) for level in self.levels]
-        others = [*self.levels, *self.placeholders]
+        named = [Bin(level, {"equals": level_value(level)}) for level in self.levels]
+        others = [*(level_value(level) for level in self.levels), *self.placeholders]
         return [*named, Bin(OTHER, {"present": True, "not_in": others})]
 
     def _numeric_bins(self) -> list[Bin]:
@@ -109,11 +123,11 @@ def numeric_edges(numbers: Sequence[float], max_bins: int, min_count: int) -> tu
 
 
 def category_levels(values: Sequence[str], min_count: int) -> tuple[str, ...]:
-    """The values seen at least ``min_count`` times (without case), each in its most frequent spelling,
-    most frequent first; the rest are pooled as "other"."""
-    spellings: dict[str, Counter[str]] = {}
+    """The values seen at least ``min_count`` times (as :func:`category_key` tells them apart), each in its
+    most frequent spelling, most frequent first; the rest are pooled as "other"."""
+    spellings: dict[tuple[str, str | float], Counter[str]] = {}
     for value in values:
-        spellings.setdefault(value.strip().casefold(), Counter())[value.strip()] += 1
+        spellings.setdefault(category_key(value), Counter())[value.strip()] += 1
     kept = [(sum(counter.values()), counter.most_common(1)[0][0]) for counter in spellings.values()]
     return tuple(
         spelling for count, spelling in sorted(kept, key=lambda item: -item[0]) if count >= min_count

@@ -25,8 +25,11 @@ def single_column_auc(feature: Feature, rows: Sequence[Row], labels: Sequence[in
         ]
     )
     y = np.asarray(labels)
+    folds = min(5, int(y.sum()), len(y) - int(y.sum()))
+    if folds < 2:
+        return 0.5  # too few of one outcome to tell
     scores = np.zeros(len(rows))
-    for train, test in folds_of(labels, 5, seed):
+    for train, test in folds_of(labels, folds, seed):
         prior = y[train].mean()
         counts = np.bincount(bins[train], minlength=feature.n_bins + 1)
         positives = np.bincount(bins[train], weights=y[train], minlength=feature.n_bins + 1)

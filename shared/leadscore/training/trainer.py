@@ -93,6 +93,11 @@ def train(
             kept[column] = trait
     if not kept:
         raise TableError("no column is left to learn from (see what was excluded and why)")
+    smaller = min(sum(labels), len(labels) - sum(labels))
+    if settings.folds > smaller:
+        raise TableError(
+            f"{settings.folds} folds need at least {settings.folds} leads of each outcome: use --folds"
+        )
     validation = cross_validate(rows, labels, kept, settings) if settings.folds >= 2 else None
     return Training(
         scorecard=fit_scorecard(rows, labels, kept, settings),
