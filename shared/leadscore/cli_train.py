@@ -76,6 +76,7 @@ def register(commands: Any) -> None:
 
 def _train(arguments: argparse.Namespace) -> int:
     try:
+        from leadscore.rules import RuleFileError
         from leadscore.training import (
             Settings,
             TableError,
@@ -116,13 +117,19 @@ def _train(arguments: argparse.Namespace) -> int:
         print(f"train: {arguments.data}: {error}", file=sys.stderr)
         return 2
     if arguments.out is not None:
-        if arguments.rules is not None:
-            text, _ = candidate_yaml(
-                training, arguments.rules.read_text(encoding="utf-8"), str(arguments.rules)
-            )
-        else:
-            text = section_yaml(training)
-        arguments.out.write_text(text, encoding="utf-8")
+        try:
+            if arguments.rules is not None:
+                base = arguments.rules.read_text(encoding="utf-8")
+                text, _ = candidate_yaml(training, base, str(arguments.rules))
+            else:
+                text = section_yaml(training)
+            arguments.out.write_text(text, encoding="utf-8")
+        except RuleFileError as error:
+            print(f"train: not a valid rule file:\n{error}", file=sys.stderr)
+            return 1
+        except (OSError, ValueError) as error:
+            print(f"train: {error}", file=sys.stderr)
+            return 2
     if arguments.json:
         print(json.dumps(report(training), indent=None))
     else:

@@ -131,10 +131,9 @@ def section_yaml(training: Training) -> str:
 
 def candidate_yaml(training: Training, base_text: str, source: str = "<base>") -> tuple[str, RuleSet]:
     """A whole rule file: the base file with its fit rules replaced by the scorecard's; validated as
-    ``leadscore rules check`` validates it."""
+    ``leadscore rules check`` validates it. Raises :class:`RuleFileError` for a base that is not valid."""
+    parse_rules(base_text, source=source)  # the base's own problems, with its lines
     base = yaml.safe_load(base_text)
-    if not isinstance(base, dict):
-        raise ValueError(f"{source}: not a rule file")
     groups = dict(base.get("groups") or {})
     groups.setdefault("fit", {"dimension": "fit"})
     content = {**base, "groups": groups, "fit": fit_rules(training.scorecard)}
