@@ -234,3 +234,17 @@ def test_a_category_that_reads_as_a_number_is_written_as_one_so_a_forms_1200_mat
     assert named.test == {"equals": 1200}
     assert ValueTest.model_validate(named.test).test(1200)  # a form or an import sends the size as 1200
     assert feature.bin_of("1200") == feature.bin_of("1,200") == 0
+
+
+def test_two_columns_that_become_one_trait_keep_the_first_as_an_import_would_send_one() -> None:
+    rng = random.Random(2)
+    lines = ["Country;Country Code;Visits;Won"] + [
+        f"{c};{c[:2]};{rng.randint(0, 9)};{rng.choice(['yes', 'no'])}"
+        for c in (rng.choice(["India", "Spain"]) for _ in range(200))
+    ]
+    training = train(parse_table("\n".join(lines)), "Won", settings=Settings(folds=0, pairs=0))
+    assert training.traits == {"Country": "country", "Visits": "Visits"}
+    same = [item for item in training.excluded if item.reason == "same trait"]
+    assert [(item.column, item.detail) for item in same] == [
+        ("Country Code", "becomes the trait 'country', as 'Country' does: an import keeps one of them")
+    ]

@@ -15,7 +15,7 @@ from leadscore.training.table import Table, TableError, outcomes
 @dataclass(frozen=True)
 class Exclusion:
     column: str
-    reason: str  # "target", "id", "excluded", "identifier", "one value", "suspected leak"
+    reason: str  # "target", "id", "excluded", "identifier", "one value", "same trait", "suspected leak"
     detail: str = ""
 
 
@@ -56,7 +56,7 @@ def train(
     labels, positive = outcomes(table, target, positive)
     rows = list(table.rows)
     excluded: list[Exclusion] = []
-    candidates: list[str] = []
+    traits: dict[str, str] = {}
     for column in table.columns:
         reason = _named_reason(column, target, id_column, exclude)
         if reason is not None:
@@ -68,9 +68,11 @@ def train(
             excluded.append(Exclusion(column, "one value", "fewer than two different values"))
         elif distinct == len(rows) and len(rows) > 20:
             excluded.append(Exclusion(column, "identifier", "every row has its own value"))
+        elif (first := _taken(traits, trait_of(column))) is not None:
+            detail = f"becomes the trait {trait_of(column)!r}, as {first!r} does: an import keeps one of them"
+            excluded.append(Exclusion(column, "same trait", detail))
         else:
-            candidates.append(column)
-    traits = _trait_names(candidates)
+            traits[column] = trait_of(column)
     minimum = settings.min_rows(len(rows))
     leak_aucs: dict[str, float] = {}
     kept: dict[str, str] = {}
@@ -124,14 +126,6 @@ def _named_reason(
     return None
 
 
-def _trait_names(columns: Sequence[str]) -> dict[str, str]:
-    """Column: trait; a second column mapping to a trait already taken keeps its own name."""
-    names: dict[str, str] = {}
-    taken: set[str] = set()
-    for column in columns:
-        trait = trait_of(column)
-        if trait in taken:
-            trait = column.strip()
-        names[column] = trait
-        taken.add(trait)
-    return names
+def _taken(traits: Mapping[str, str], trait: str) -> str | None:
+    """The column that already becomes this trait, if any."""
+    return next((column for column, taken in traits.items() if taken == trait), None)
