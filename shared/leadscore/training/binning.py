@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -74,11 +75,11 @@ class Feature:
             return sum(number >= edge for edge in self.edges)
         if not value.strip() or value.strip().casefold() in self.placeholders:
             return None
-        key = category_key(value)
-        for index, level in enumerate(self.levels):
-            if category_key(level) == key:
-                return index
-        return len(self.levels)
+        return self._level_index.get(category_key(value), len(self.levels))
+
+    @cached_property
+    def _level_index(self) -> dict[tuple[str, str | float], int]:
+        return {category_key(level): index for index, level in enumerate(self.levels)}
 
     def bins(self) -> list[Bin]:
         if self.kind == "numeric":

@@ -231,6 +231,11 @@ def _cell_counts(
     return counts
 
 
+def _bin_array(feature: Feature, rows: Sequence[Row]) -> np.ndarray:
+    """Each row's bin, -1 where the value is missing."""
+    return np.array([-1 if (b := feature.bin_of(row.get(feature.column))) is None else b for row in rows])
+
+
 def _bin_counts(
     features: Sequence[Feature], rows: Sequence[Row], labels: Sequence[int]
 ) -> tuple[tuple[tuple[int, int], ...], ...]:
@@ -275,19 +280,19 @@ def _chosen_pairs(
         i: coarse(features[i], [row.get(features[i].column) for row in rows], PAIR_BINS, minimum)
         for i in strongest
     }
+    bins = {i: _bin_array(coarse_features[i], rows) for i in strongest}
     scored: list[tuple[float, Pair, list[tuple[int, int]]]] = []
     for i, j in combinations(sorted(strongest), 2):
         first, second = coarse_features[i], coarse_features[j]
-        sums: dict[tuple[int, int], list[float]] = {}
-        for r, row in enumerate(rows):
-            cell = _cell(first, second, row)
-            if cell is not None:
-                entry = sums.setdefault(cell, [0.0, 0.0, 0.0])
-                entry[0] += residual[r]
-                entry[1] += variance[r]
-                entry[2] += 1
-        kept = sorted(cell for cell, entry in sums.items() if entry[2] >= minimum)
-        statistic = sum(sums[cell][0] ** 2 / max(sums[cell][1], 1e-9) for cell in kept)
+        both = (bins[i] >= 0) & (bins[j] >= 0)
+        codes = bins[i][both] * second.n_bins + bins[j][both]
+        size = first.n_bins * second.n_bins
+        rows_in = np.bincount(codes, minlength=size)
+        residuals = np.bincount(codes, weights=residual[both], minlength=size)
+        variances = np.bincount(codes, weights=variance[both], minlength=size)
+        filled = [int(code) for code in np.flatnonzero(rows_in >= minimum)]
+        kept = [divmod(code, second.n_bins) for code in filled]
+        statistic = float(sum(residuals[code] ** 2 / max(variances[code], 1e-9) for code in filled))
         if kept and statistic > 2 * len(kept):
             scored.append((statistic, Pair(first, second, {}), kept))
     scored.sort(key=lambda item: -item[0])
