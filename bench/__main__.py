@@ -20,6 +20,7 @@ BENCHMARKS = (
     "handler_init",
     "speed_to_lead",
     "local_load",
+    "model",
 )
 BENCH_DIR = Path(__file__).resolve().parent
 

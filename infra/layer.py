@@ -66,8 +66,9 @@ FUNCTION_PATH = "/var/task"
 LAMBDA_PYTHON_VARIABLE = "LEADSCORE_LAMBDA_PYTHON"
 # What Lambda provides itself.
 PROVIDED_BY_LAMBDA = frozenset({"boto3", "botocore"})
-# Not needed on Lambda: the local stack (moto), the calibration report and the command line.
-LEFT_OUT = ("local", "reporting", "cli.py", "cli_*.py")
+# Not needed on Lambda: the local stack (moto), the command line, the calibration report and training
+# (scikit-learn).
+LEFT_OUT = ("local", "reporting", "training", "cli.py", "cli_*.py")
 # The development interpreter's bytecode: never shipped (the build compiles for the runtime's Python).
 DEVELOPMENT_BYTECODE = ("__pycache__", "*.pyc")
 RULES_NAME = Path(LAYER_RULES_PATH).name
