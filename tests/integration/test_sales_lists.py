@@ -53,13 +53,13 @@ def journey(index: int) -> list[dict[str, Any]]:
 JOURNEYS = {f"lead{index}@company{index}.com": journey(index) for index in range(1, 9)}
 
 
-def offline_scores() -> dict[str, LeadScore]:
-    """Each lead scored by the offline engine from its messages, as of now."""
+def offline_scores(at: datetime = NOW) -> dict[str, LeadScore]:
+    """Each lead scored by the offline engine from its messages, read at ``at``."""
     scores = {}
     for lead, messages in JOURNEYS.items():
         events = [read_message(message, message_id=None, received_at=NOW) for message in messages]
         state = evaluate(RULES, None, events, NOW, lead_id=lead).state
-        scores[lead] = score_lead(RULES, state, NOW)
+        scores[lead] = score_lead(RULES, state, at)
     return scores
 
 
@@ -99,11 +99,16 @@ def test_a_band_lists_its_leads_highest_score_first_page_after_page(
     seeded: dict[str, LeadScore], invoke: Invoke
 ) -> None:
     for band, limit in (("hot", 4), ("warm", 1)):
-        expected = sorted((s for s in seeded.values() if s.band == band), key=lambda s: (-s.score, s.lead_id))
-        assert len(expected) > limit
         listed = pages(invoke, "/v1/leads", "leads", band=band, limit=str(limit))
         assert [len(page) for page in listed[:-1]] == [limit] * (len(listed) - 1)
         rows = [row for page in listed for row in page]
+        # Scores decay by the second: compare with the offline engine at the moment the list was read.
+        read_at = offline_scores(datetime.fromisoformat(rows[0]["as_of"]))
+        expected = sorted(
+            (s for s in read_at.values() if s.band == band), key=lambda s: (-s.score, s.lead_id)
+        )
+        assert len(expected) > limit
+        assert {row["as_of"] for row in rows} == {rows[0]["as_of"]}
         assert [(row["lead_id"], row["score"]) for row in rows] == [(s.lead_id, s.score) for s in expected]
         assert {row["band"] for row in rows} == {band}
     every = pages(invoke, "/v1/leads", "leads", limit="200")
