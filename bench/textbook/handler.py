@@ -50,6 +50,7 @@ idempotency = IdempotencyConfig(
 rules = load_rules(os.environ.get("RULES_PATH") or DEFAULT_RULES_FILE)
 # The textbook keeps the whole state as JSON, as a scorer without a compact encoding would.
 STATE = TypeAdapter(LeadState)
+NOT_STATE: Any = {"reading_cache": True, "hits": {"__all__": {"reading_cache"}}}  # the engine's caches
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
@@ -66,7 +67,7 @@ def score_record(record: SQSRecord) -> dict[str, Any]:
         TableName=table_name,
         Item={
             **key,
-            "state": {"S": STATE.dump_json(evaluation.state).decode()},
+            "state": {"S": STATE.dump_json(evaluation.state, exclude=NOT_STATE).decode()},
             "score": {"N": repr(score.score)},
             "fit": {"N": repr(score.fit)},
             "engagement": {"N": repr(score.engagement)},
