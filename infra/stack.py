@@ -82,8 +82,8 @@ class LeadScoringStack(Stack):
         keys.write.grant_read(collect)
         keys.read.grant_read(lookup)
         keys.admin.grant_read(lookup)
-        # PutItem: sales' outcomes and follow-ups (items beside the lead's); UpdateItem: the lead kept from
-        # retention once sales recorded one; BatchWriteItem: erasure.
+        # PutItem: sales' outcomes (items beside the lead's); UpdateItem: follow-ups (the latest, and the
+        # first one's time), the lead kept from retention once sales recorded one; BatchWriteItem: erasure.
         leads.grant_calls(
             lookup,
             ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem"],

@@ -103,9 +103,9 @@ def _rows(arguments: argparse.Namespace, rules: RuleSet) -> list[ReportRow]:
     scoring = Progress("scoring leads", len(contents.leads), "leads")
     rows = []
     for lead_id, record in contents.leads.items():
-        outcome, follow_up = contents.outcomes.get(lead_id), contents.follow_ups.get(lead_id)
+        outcome, followed_up = contents.outcomes.get(lead_id), contents.first_follow_ups.get(lead_id)
         rows.append(
-            row_of(rules, record, outcome, follow_up, arguments.at or now, at_outcome=arguments.at is None)
+            row_of(rules, record, outcome, followed_up, arguments.at or now, at_outcome=arguments.at is None)
         )
         scoring.advance(1)
     scoring.done(f"with {rules.source} (version {rules.version})")

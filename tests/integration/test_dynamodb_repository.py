@@ -7,11 +7,18 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from leadscore.adapters.dynamodb import DynamoLeadRepository, item_to_record, lead_key, record_to_item
+from leadscore.adapters.dynamodb import (
+    FOLLOW_UP_SORT_KEY,
+    DynamoLeadRepository,
+    first_follow_up_at,
+    item_to_record,
+    lead_key,
+    record_to_item,
+)
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
 from leadscore.local.aws import LocalResources
-from leadscore.records import MergedLead
+from leadscore.records import FollowUp, MergedLead
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
 
@@ -96,3 +103,18 @@ def test_a_merge_marker_replaces_the_lead_is_small_and_is_read_once(
     )
     with pytest.raises(ConcurrentUpdate):
         repository.mark_merged(MergedLead(lead_id="fresh", version=2, into="jane"), expected_version=1)
+
+
+def test_the_latest_follow_up_is_kept_and_the_first_ones_time_stays(
+    repository: DynamoLeadRepository, aws: LocalResources
+) -> None:
+    repository.save(evaluated_record("jane", None, [identify("jane", "jane@acme.com")], RULES, NOW), 0)
+    meeting = FollowUp(status="meeting_booked", by="kim", at=NOW + timedelta(days=2))
+    call = FollowUp(status="contacted", by="kim", at=NOW + timedelta(minutes=3))
+    assert repository.record_follow_up("jane", meeting)
+    assert not repository.record_follow_up("jane", call)  # recorded after, happened before
+    assert repository.follow_up_of("jane") == meeting
+    item = boto3.client("dynamodb").get_item(
+        TableName=aws.table_name, Key=lead_key("jane", FOLLOW_UP_SORT_KEY)
+    )["Item"]
+    assert first_follow_up_at(item) == call.at

@@ -222,6 +222,15 @@ def _band_partitions(bands: Sequence[str]) -> Iterator[str]:
             yield _partition(band, shard)
 
 
+FIRST_FOLLOW_UP_ATTRIBUTE = "ffat"
+"""On the follow-up item: when sales first followed the lead up (``fat`` is the latest follow-up's)."""
+
+
+def first_follow_up_at(item: Item) -> datetime:
+    """The first follow-up's time on a follow-up item (items written before it was kept: the latest's)."""
+    return datetime.fromtimestamp(int(item.get(FIRST_FOLLOW_UP_ATTRIBUTE, item["fat"])["N"]), UTC)
+
+
 def _follow_up(item: Item) -> FollowUp:
     return FollowUp(
         status=item["fs"]["S"],
@@ -417,10 +426,50 @@ class DynamoLeadRepository:
         )
 
     def record_follow_up(self, lead_id: str, follow_up: FollowUp) -> bool:
-        """``fs``, ``fby``, ``fat``: the latest follow-up wins."""
-        values: dict[str, AttributeValueTypeDef] = {"fs": {"S": follow_up.status}, "fby": {"S": follow_up.by}}
+        """``fs``, ``fby``, ``fat``: the latest follow-up wins; ``ffat``: the first follow-up's time stays
+        (the calibration report's speed to lead), whatever order they are recorded in."""
         self._keep(lead_id)
-        return self._put_latest(lead_id, FOLLOW_UP_SORT_KEY, "fat", follow_up.at, values)
+        key = lead_key(lead_id, FOLLOW_UP_SORT_KEY)
+        moment: AttributeValueTypeDef = {"N": str(int(follow_up.at.timestamp()))}
+        kept = self._update_if(
+            key,
+            "SET #status = :status, #by = :by, #at = :at",
+            "attribute_not_exists(#at) OR #at <= :at",
+            {"#status": "fs", "#by": "fby", "#at": "fat"},
+            {":status": {"S": follow_up.status}, ":by": {"S": follow_up.by}, ":at": moment},
+        )
+        self._update_if(
+            key,
+            "SET #first = :at",
+            "attribute_not_exists(#first) OR #first > :at",
+            {"#first": FIRST_FOLLOW_UP_ATTRIBUTE},
+            {":at": moment},
+        )
+        return kept
+
+    def _update_if(
+        self,
+        key: dict[str, AttributeValueTypeDef],
+        update: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, AttributeValueTypeDef],
+    ) -> bool:
+        """One conditional update; whether its condition held."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def _keep(self, lead_id: str) -> None:
         """Mark the lead kept (``kp``) and drop its expiry, once: what sales recorded on it must not lose

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from leadscore.engine import score_lead, turned_hot_at
 from leadscore.engine.state import moment
-from leadscore.records import FollowUp, LeadRecord, Outcome
+from leadscore.records import LeadRecord, Outcome
 from leadscore.rules import RuleSet
 
 RULE_SEPARATOR = ";"
@@ -68,13 +68,13 @@ def row_of(
     rules: RuleSet,
     record: LeadRecord,
     outcome: Outcome | None,
-    follow_up: FollowUp | None,
+    followed_up_at: datetime | None,
     at: datetime,
     *,
     at_outcome: bool = True,
 ) -> ReportRow:
     """The lead read at ``at``, or (``at_outcome``) at its outcome's time when it has one: the score sales
-    had then, before the lead went quiet."""
+    had then, before the lead went quiet; ``followed_up_at``: when sales first followed it up."""
     scored_at = outcome.at if outcome is not None and at_outcome else at
     score = score_lead(rules, record.state, scored_at)
     turned = turned_hot_at(rules, record.state, hot_band(rules))
@@ -84,7 +84,7 @@ def row_of(
         outcome_at=outcome.at if outcome else None,
         value=outcome.value if outcome else None,
         turned_hot_at=moment(turned) if turned is not None else None,
-        followed_up_at=follow_up.at if follow_up else None,
+        followed_up_at=followed_up_at,
         scored_at=scored_at,
         rules={item.rule: item.points for item in score.explanation},
     )

@@ -15,9 +15,10 @@ from leadscore.adapters.dynamodb import (
     LEAD_PREFIX,
     LEAD_SORT_KEY,
     OUTCOME_SORT_KEY,
+    first_follow_up_at,
     item_to_stored,
 )
-from leadscore.records import FollowUp, LeadRecord, Outcome
+from leadscore.records import LeadRecord, Outcome
 from leadscore.resources import LEADS_TABLE
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ _PK, _SK = LEADS_TABLE.partition_key.name, LEADS_TABLE.sort_key.name
 class TableContents:
     leads: dict[str, LeadRecord] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
-    follow_ups: dict[str, FollowUp] = field(default_factory=dict)
+    # When sales first followed each lead up (the speed to lead).
+    first_follow_ups: dict[str, datetime] = field(default_factory=dict)
     items: int = 0
     pages: int = 0
     read_units: float = 0.0
@@ -78,9 +80,7 @@ def _keep(contents: TableContents, item: Mapping[str, Any]) -> None:
             at=_time(item["oat"]),
         )
     elif kind == FOLLOW_UP_SORT_KEY:
-        contents.follow_ups[lead_id] = FollowUp(
-            status=item["fs"]["S"], by=item["fby"]["S"], at=_time(item["fat"])
-        )
+        contents.first_follow_ups[lead_id] = first_follow_up_at(item)
 
 
 def _time(value: Mapping[str, str]) -> datetime:
