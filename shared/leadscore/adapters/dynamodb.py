@@ -222,6 +222,15 @@ def _band_partitions(bands: Sequence[str]) -> Iterator[str]:
             yield _partition(band, shard)
 
 
+def item_to_outcome(item: Item) -> Outcome:
+    """A lead's outcome item (``oc``, ``val``, ``oat``)."""
+    return Outcome(
+        outcome=item["oc"]["S"],
+        value=float(item["val"]["N"]) if "val" in item else None,
+        at=datetime.fromtimestamp(int(item["oat"]["N"]), UTC),
+    )
+
+
 FIRST_FOLLOW_UP_ATTRIBUTE = "ffat"
 """On the follow-up item: when sales first followed the lead up (``fat`` is the latest follow-up's)."""
 
@@ -417,13 +426,7 @@ class DynamoLeadRepository:
 
     def outcome_of(self, lead_id: str) -> Outcome | None:
         item = self._side_item(lead_id, OUTCOME_SORT_KEY)
-        if item is None:
-            return None
-        return Outcome(
-            outcome=item["oc"]["S"],
-            value=float(item["val"]["N"]) if "val" in item else None,
-            at=datetime.fromtimestamp(int(item["oat"]["N"]), UTC),
-        )
+        return item_to_outcome(item) if item is not None else None
 
     def record_follow_up(self, lead_id: str, follow_up: FollowUp) -> bool:
         """``fs``, ``fby``, ``fat``: the latest follow-up wins; ``ffat``: the first follow-up's time stays

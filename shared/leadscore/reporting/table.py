@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from leadscore.adapters.dynamodb import (
@@ -16,6 +16,7 @@ from leadscore.adapters.dynamodb import (
     LEAD_SORT_KEY,
     OUTCOME_SORT_KEY,
     first_follow_up_at,
+    item_to_outcome,
     item_to_stored,
 )
 from leadscore.records import LeadRecord, Outcome
@@ -74,14 +75,6 @@ def _keep(contents: TableContents, item: Mapping[str, Any]) -> None:
         if isinstance(stored, LeadRecord):
             contents.leads[lead_id] = stored
     elif kind == OUTCOME_SORT_KEY:
-        contents.outcomes[lead_id] = Outcome(
-            outcome=item["oc"]["S"],
-            value=float(item["val"]["N"]) if "val" in item else None,
-            at=_time(item["oat"]),
-        )
+        contents.outcomes[lead_id] = item_to_outcome(item)
     elif kind == FOLLOW_UP_SORT_KEY:
         contents.first_follow_ups[lead_id] = first_follow_up_at(item)
-
-
-def _time(value: Mapping[str, str]) -> datetime:
-    return datetime.fromtimestamp(int(value["N"]), UTC)
