@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from leadscore import cli_contacts, cli_outcomes, cli_queue, cli_replay, cli_report, cli_rules
+from leadscore import cli_contacts, cli_outcomes, cli_queue, cli_replay, cli_report, cli_rescore, cli_rules
 from leadscore.local.runtime import DEFAULT_OUTBOX
 from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS
 
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_replay.register(commands)
     cli_contacts.register(commands)
     cli_report.register(commands)
+    cli_rescore.register(commands)
     return parser
 
 

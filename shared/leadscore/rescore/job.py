@@ -1,0 +1,171 @@
+"""A re-score from archived lines: routed to people, rebuilt, written; then the catch-up that re-joins the
+leads live activity reached during the run (docs/rescore.md has the argument)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from leadscore.events import Event
+from leadscore.identity import MAX_HOPS, erasure_key, person_of
+from leadscore.ports import LeadRepository
+from leadscore.records import ErasedLead, MergedLead, StoredItem
+from leadscore.replay import people_of
+from leadscore.rescore.people import Line, ids_named, readable_events
+from leadscore.rescore.writer import Tally, write_people
+from leadscore.rules import RuleSet
+
+# A lead written less than this before the history was listed may hold a batch archived after the
+# listing: score takes its time after its archive put and writes within its timeout, decay within its
+# own; 15 minutes is Lambda's longest timeout. Such a lead goes to the catch-up instead.
+SETTLE_MARGIN = timedelta(minutes=15)
+CATCH_UP_ATTEMPTS = 4
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Routed:
+    """Archived lines as each person's events, and what was left out."""
+
+    people: dict[str, list[Event]] = field(default_factory=dict)
+    ids: dict[str, StoredItem] = field(default_factory=dict)
+    unreadable: int = 0
+    erased_lines: int = 0
+
+
+def route(lines: Sequence[Line], repository: LeadRepository, at: datetime) -> Routed:
+    """Each readable line's event on its person. Every id the lines name is read once (eventually
+    consistent: a marker never changes once written), markers followed along their chain; lines of an
+    id on the suppression list are dropped (erased people stay erased)."""
+    ids = ids_named(lines)
+    stored = read_along_merges(repository, ids, consistent=False)
+    erased = {erasure_key(lead_id) for lead_id, item in stored.items() if isinstance(item, ErasedLead)}
+    routed = Routed(ids=stored)
+    events: list[Event] = []
+    for read in readable_events(lines, at, erased):
+        if isinstance(read, Event):
+            events.append(read)
+        else:
+            routed.unreadable += 1
+    routed.erased_lines = sum(1 for _, line in lines if line.strip()) - len(events) - routed.unreadable
+    routed.people = people_of(events, markers_of(stored))
+    return routed
+
+
+def read_along_merges(
+    repository: LeadRepository, ids: Iterable[str], *, consistent: bool
+) -> dict[str, StoredItem]:
+    """The items of ``ids``, and of the leads their markers name, along chains of merges."""
+    stored = dict(repository.read_many(sorted(ids), consistent=consistent))
+    for _ in range(MAX_HOPS):
+        into = {item.into for item in stored.values() if isinstance(item, MergedLead)}
+        if not (unread := sorted(into - stored.keys())):
+            break
+        stored.update(repository.read_many(unread, consistent=consistent))
+    return stored
+
+
+def markers_of(stored: Mapping[str, StoredItem]) -> dict[str, str]:
+    return {lead_id: item.into for lead_id, item in stored.items() if isinstance(item, MergedLead)}
+
+
+@dataclass
+class Run:
+    """A whole re-score: the first pass, then the catch-up."""
+
+    lines: int
+    leads: int
+    unreadable: int
+    erased_lines: int
+    tally: Tally
+    caught_up: int = 0
+
+
+def rescore_lines(
+    read_lines: Callable[[], Sequence[Line]],
+    repository: LeadRepository,
+    rules: RuleSet,
+    clock: Clock,
+    *,
+    margin: timedelta = SETTLE_MARGIN,
+    dry_run: bool = False,
+) -> Run:
+    """Re-score every person the archive names (the local run: one process, the whole archive).
+
+    ``read_lines`` lists and reads the archive anew at each call; the cut-off of the first pass is the
+    moment of its first call. The leads written since (less ``margin``) and the races lost go to
+    :func:`catch_up`, which reads the archive again after reading them. ``dry_run``: what would change,
+    as of now, written nowhere.
+    """
+    listed_at = clock()
+    lines = read_lines()
+    routed = route(lines, repository, listed_at)
+    quiet_since = None if dry_run else listed_at - margin
+    tally = write_people(
+        repository, rules, routed.people, listed_at, quiet_since=quiet_since, dry_run=dry_run
+    )
+    deferred, tally.deferred = tally.deferred, set()
+    caught = catch_up(deferred, lambda ids: read_lines(), repository, rules, clock)
+    tally.add(caught)
+    return Run(
+        lines=len(lines),
+        leads=len(routed.people),
+        unreadable=routed.unreadable,
+        erased_lines=routed.erased_lines,
+        tally=tally,
+        caught_up=len(deferred) - len(caught.deferred),
+    )
+
+
+def catch_up(
+    pending: Collection[str],
+    load: Callable[[Collection[str]], Sequence[Line]],
+    repository: LeadRepository,
+    rules: RuleSet,
+    clock: Clock,
+    *,
+    attempts: int = CATCH_UP_ATTEMPTS,
+) -> Tally:
+    """Re-join the leads the first pass left alone: each person (and every id merged into them) read
+    *first*, then their history loaded (``load``: lines that include every message archived until the
+    call), then rebuilt and written on the version read. A message scored live was archived before its
+    lead was written, so anything the read lead holds is in the history loaded after it; a write that
+    lands in between fails its condition and the person is tried again. What is still pending after
+    ``attempts`` is left in ``deferred`` (live scoring keeps it; a later run picks it up)."""
+    tally = Tally()
+    waiting = set(pending)
+    for _ in range(attempts):
+        if not waiting:
+            break
+        at = clock()
+        persons = _persons(repository, waiting)
+        ids = set(persons)
+        for person in persons:
+            ids.update(repository.merged_into(person))
+        read = repository.read_many(sorted(ids))
+        tally.reads += len(ids)
+        routed = route(load(ids), repository, at)
+        people = {person: events for person, events in routed.people.items() if person in persons}
+        # A link the history declares after the read (an alias into a new id): that person is read anew.
+        moved = {
+            person
+            for person, events in routed.people.items()
+            if person not in persons and any(event.lead_id in ids for event in events)
+        }
+        part = write_people(
+            repository, rules, people, at, quiet_since=None, read={p: read.get(p) for p in people}
+        )
+        waiting = part.deferred | moved
+        part.deferred = set()
+        tally.add(part)
+    tally.deferred = waiting
+    return tally
+
+
+def _persons(repository: LeadRepository, ids: Iterable[str]) -> set[str]:
+    """Whom each id belongs to now (its marker's chain)."""
+    stored = read_along_merges(repository, ids, consistent=True)
+    markers = markers_of(stored)
+    return {person_of(lead_id, markers) for lead_id in ids}

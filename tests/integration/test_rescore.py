@@ -1,0 +1,261 @@
+"""`leadscore rescore` on moto: the archive the score function wrote, re-scored under a rule file that reads
+a trait the live rules ignore. The stored leads become what replay gives; erased people stay erased; merged
+ids stay merged; outcomes and follow-ups are untouched; no signal is raised; a second run writes nothing;
+a live batch scored between the re-score's read and its write is neither lost nor counted twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.score import handler as score_handler
+from leadscore import resources
+from leadscore.adapters.dynamodb import DynamoLeadRepository
+from leadscore.cli import main
+from leadscore.cli_replay import archive_lines
+from leadscore.engine import score_lead
+from leadscore.errors import ConcurrentUpdate
+from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_WRITE_KEY, LocalResources
+from leadscore.records import FollowUp, LeadRecord, MergedLead, Outcome
+from leadscore.replay import recorded_events, replay_states
+from leadscore.rescore.job import rescore_lines
+from leadscore.rules import DEFAULT_RULES_FILE, RuleSet, load_rules
+from leadscore.wiring import scoring_collaborators
+from tests.integration.conftest import Invoke, api_event, basic, call_api, score_queued
+
+pytestmark = pytest.mark.integration
+ROBOTICS = """fit:
+  - id: builds-robots
+    description: Robotics companies buy most
+    points: 40
+    when:
+      traits:
+        industry: {equals: robotics}
+"""
+VISITOR = "anon-7f3a"
+
+
+def history_messages() -> list[dict[str, Any]]:
+    """Two robotics leads (one who browsed anonymously first), one in banking, one to be erased."""
+    messages: list[dict[str, Any]] = [
+        {"type": "page", "anonymousId": VISITOR, "properties": {"path": "/pricing"}, "messageId": "v-1"},
+        {"type": "page", "anonymousId": VISITOR, "properties": {"path": "/docs"}, "messageId": "v-2"},
+    ]
+    for name, industry in (
+        ("ann@roboco.com", "robotics"),
+        ("ben@bankly.com", "banking"),
+        ("cat@servo.io", "robotics"),
+        ("dan@gone.com", "robotics"),
+    ):
+        traits = {"email": name, "title": "Head of Operations", "employees": 300, "industry": industry}
+        identify: dict[str, Any] = {
+            "type": "identify",
+            "userId": name,
+            "traits": traits,
+            "messageId": f"{name}-i",
+        }
+        if name == "ann@roboco.com":
+            identify["anonymousId"] = VISITOR
+        messages.append(identify)
+        messages.append(
+            {"type": "page", "userId": name, "properties": {"path": "/pricing"}, "messageId": f"{name}-p"}
+        )
+    return messages
+
+
+def send(invoke: Invoke, aws: LocalResources, messages: list[dict[str, Any]]) -> None:
+    headers = {"authorization": basic(LOCAL_WRITE_KEY), "content-type": "application/json"}
+    event = api_event("/v1/batch", json.dumps({"batch": messages}).encode(), headers)
+    assert invoke("collect", event)["statusCode"] == 200
+    score_queued(invoke, aws)
+
+
+@pytest.fixture
+def candidate(tmp_path: Path) -> Path:
+    path = tmp_path / "candidate.yaml"
+    path.write_text(DEFAULT_RULES_FILE.read_text().replace("\nfit:\n", "\n" + ROBOTICS, 1))
+    return path
+
+
+@pytest.fixture
+def history(aws: LocalResources, invoke: Invoke) -> DynamoLeadRepository:
+    """The live rules scored the history; Dan was erased; Ben has an outcome and a follow-up."""
+    send(invoke, aws, history_messages())
+    status, _ = call_api(
+        invoke, "DELETE", "/v1/leads/{lead_id}", path={"lead_id": "dan@gone.com"}, key=LOCAL_ADMIN_KEY
+    )
+    assert status == 200
+    repository = DynamoLeadRepository(aws.table_name)
+    at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    assert repository.record_outcome("ben@bankly.com", Outcome(outcome="converted", value=9000, at=at))
+    assert repository.record_follow_up("ben@bankly.com", FollowUp(status="contacted", by="sam", at=at))
+    return repository
+
+
+def replayed(rules: RuleSet, bucket: str, at: datetime, erased: set[str]) -> dict[str, Any]:
+    """What the offline engine gives on the archive, erased people's lines left out as a reader must."""
+    lines = list(archive_lines([f"s3://{bucket}"], since=None))
+    events = [e for e in recorded_events(lines, at, erased=lambda keys: False) if e.lead_id not in erased]
+    return {lead_id: state for lead_id, (state, _) in replay_states(rules, events, at).items()}
+
+
+def lead(repository: DynamoLeadRepository, lead_id: str) -> LeadRecord:
+    record = repository.get(lead_id)
+    assert record is not None
+    return record
+
+
+def rescore(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, Any]]:
+    code = main(["rescore", *arguments, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_a_rule_on_an_ignored_trait_rescores_past_activity_to_what_replay_gives(
+    history: DynamoLeadRepository, aws: LocalResources, candidate: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = load_rules(candidate)
+    live_rules = load_rules(DEFAULT_RULES_FILE)
+    before = {name: lead(history, name) for name in ("ann@roboco.com", "ben@bankly.com", "cat@servo.io")}
+
+    code, answer = rescore(
+        capsys, "--rules", str(candidate), "--archive", f"s3://{aws.bucket}", "--table", aws.table_name
+    )
+
+    assert code == 0
+    at = datetime.now(UTC)
+    expected = replayed(rules, aws.bucket, at, erased={"dan@gone.com"})
+    assert set(expected) == {"ann@roboco.com", "ben@bankly.com", "cat@servo.io"}
+    assert (answer["leads"], answer["written"], answer["erased"], answer["deferred"]) == (3, 3, 0, [])
+    for name, state in expected.items():
+        stored = lead(history, name)
+        assert stored.summary.rules_version == rules.version
+        assert stored.signals == []  # a re-score raises no alert
+        assert score_lead(rules, stored.state, at).score == score_lead(rules, state, at).score
+        assert score_lead(rules, stored.state, at).band == score_lead(rules, state, at).band
+    # The robotics leads gained the new rule's points over their past identify; banking did not.
+    for name, gained in (("ann@roboco.com", 40), ("cat@servo.io", 40), ("ben@bankly.com", 0)):
+        old = score_lead(live_rules, before[name].state, at).score
+        assert score_lead(rules, lead(history, name).state, at).score == pytest.approx(old + gained), name
+
+
+def test_erased_people_stay_erased_merged_ids_stay_merged_and_sales_items_are_untouched(
+    history: DynamoLeadRepository, aws: LocalResources, candidate: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome, follow_up = history.outcome_of("ben@bankly.com"), history.follow_up_of("ben@bankly.com")
+    assert isinstance(history.read(VISITOR), MergedLead)
+
+    code, _ = rescore(
+        capsys, "--rules", str(candidate), "--archive", f"s3://{aws.bucket}", "--table", aws.table_name
+    )
+
+    assert code == 0
+    assert history.read("dan@gone.com") is not None  # on the suppression list ...
+    assert history.get("dan@gone.com") is None  # ... and no lead
+    assert history.read(VISITOR) == MergedLead(lead_id=VISITOR, version=1, into="ann@roboco.com")
+    # The visitor's anonymous pages are Ann's, as replay links them.
+    expected = replayed(load_rules(candidate), aws.bucket, datetime.now(UTC), erased={"dan@gone.com"})
+    ann = lead(history, "ann@roboco.com")
+    assert ann.state == expected["ann@roboco.com"].but(alerted=ann.state.alerted)
+    assert VISITOR not in expected
+    assert history.outcome_of("ben@bankly.com") == outcome
+    assert history.follow_up_of("ben@bankly.com") == follow_up
+    assert len(history.merged_into("ann@roboco.com")) == 1
+
+
+def test_a_second_run_changes_nothing_and_a_dry_run_writes_nothing(
+    history: DynamoLeadRepository, aws: LocalResources, candidate: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = boto3.client("dynamodb")
+    untouched = table.scan(TableName=aws.table_name)["Items"]
+    code, dry = rescore(
+        capsys,
+        "--rules",
+        str(candidate),
+        "--archive",
+        f"s3://{aws.bucket}",
+        "--table",
+        aws.table_name,
+        "--dry-run",
+    )
+    assert (code, dry["written"]) == (0, 3)
+    assert table.scan(TableName=aws.table_name)["Items"] == untouched
+
+    assert (
+        rescore(
+            capsys, "--rules", str(candidate), "--archive", f"s3://{aws.bucket}", "--table", aws.table_name
+        )[0]
+        == 0
+    )
+    first = table.scan(TableName=aws.table_name)["Items"]
+    code, again = rescore(
+        capsys, "--rules", str(candidate), "--archive", f"s3://{aws.bucket}", "--table", aws.table_name
+    )
+
+    assert (code, again["written"], again["unchanged"]) == (0, 0, 3)
+    assert table.scan(TableName=aws.table_name)["Items"] == first
+
+
+class LiveBatchBeforeFirstWrite(DynamoLeadRepository):
+    """The table, with a live batch scored for the lead just before the re-score's first write to it."""
+
+    def __init__(self, table: str, live: Iterator[None]) -> None:
+        super().__init__(table)
+        self._live = live
+        self.lost: list[str] = []
+
+    def save(self, record: LeadRecord, expected_version: int) -> None:
+        if record.lead_id == "ann@roboco.com" and next(self._live, True) is None:
+            try:
+                super().save(record, expected_version)
+            except ConcurrentUpdate:
+                self.lost.append(record.lead_id)
+                raise
+            return
+        super().save(record, expected_version)
+
+
+def test_a_live_batch_between_the_read_and_the_write_is_neither_lost_nor_counted_twice(
+    history: DynamoLeadRepository,
+    aws: LocalResources,
+    invoke: Invoke,
+    candidate: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The candidate is deployed first: live scoring uses it from now on.
+    monkeypatch.setenv(resources.ENV_RULES_PATH, str(candidate))
+    scoring_collaborators.cache_clear()
+    score_handler._collaborators.cache_clear()
+    rules = load_rules(candidate)
+    demo = {"type": "track", "userId": "ann@roboco.com", "event": "Demo Requested", "messageId": "ann-demo"}
+
+    def live() -> Iterator[None]:
+        send(invoke, aws, [demo])
+        yield None
+
+    repository = LiveBatchBeforeFirstWrite(aws.table_name, live())
+
+    run = rescore_lines(
+        lambda: list(archive_lines([f"s3://{aws.bucket}"], since=None)),
+        repository,
+        rules,
+        lambda: datetime.now(UTC),
+        margin=timedelta(0),
+    )
+
+    assert repository.lost == ["ann@roboco.com"]  # the live write came between: the re-score's write lost
+    assert (run.caught_up, run.tally.deferred, run.tally.written) == (1, set(), 3)
+    at = datetime.now(UTC)
+    expected = replayed(rules, aws.bucket, at, erased={"dan@gone.com"})
+    ann = lead(history, "ann@roboco.com")
+    assert "ann-demo" in json.dumps(list(archive_lines([f"s3://{aws.bucket}"], since=None)))
+    assert score_lead(rules, ann.state, at).score == score_lead(rules, expected["ann@roboco.com"], at).score
+    assert ann.state == expected["ann@roboco.com"].but(alerted=ann.state.alerted)
+    # The demo request counted once: another live copy of it changes nothing.
+    send(invoke, aws, [demo])
+    assert lead(history, "ann@roboco.com").state == ann.state
