@@ -72,11 +72,11 @@ def _rescore(arguments: argparse.Namespace) -> int:
             f"{'would re-score' if arguments.dry_run else 're-scored'} {run.leads:,} leads from "
             f"{run.lines:,} archived lines under {arguments.rules} (version {rules.version})"
         )
-        print(tally_text(run.tally, dry_run=arguments.dry_run))
         print(
             f"  lines of erased people dropped {run.erased_lines:,}; unreadable lines skipped "
             f"{run.unreadable:,} (live scoring refused them too)"
         )
+        print(tally_text(run.tally, dry_run=arguments.dry_run))
     return 1 if run.tally.deferred else 0
 
 

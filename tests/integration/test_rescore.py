@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
+from functions.rescore_catchup import handler as catchup_handler
 from functions.score import handler as score_handler
 from leadscore import resources
 from leadscore.adapters.dynamodb import DynamoLeadRepository
@@ -25,6 +26,7 @@ from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_WRITE_KEY, LocalResources
 from leadscore.records import FollowUp, LeadRecord, MergedLead, Outcome
 from leadscore.replay import recorded_events, replay_states
 from leadscore.rescore.job import rescore_lines
+from leadscore.rescore.settings import rescore_settings, table
 from leadscore.rules import DEFAULT_RULES_FILE, RuleSet, load_rules
 from leadscore.wiring import scoring_collaborators
 from tests.integration.conftest import Invoke, api_event, basic, call_api, score_queued
@@ -232,7 +234,13 @@ def test_a_live_batch_between_the_read_and_the_write_is_neither_lost_nor_counted
     scoring_collaborators.cache_clear()
     score_handler._collaborators.cache_clear()
     rules = load_rules(candidate)
-    demo = {"type": "track", "userId": "ann@roboco.com", "event": "Demo Requested", "messageId": "ann-demo"}
+    demo = {
+        "type": "track",
+        "userId": "ann@roboco.com",
+        "event": "Demo Requested",
+        "messageId": "ann-demo",
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
 
     def live() -> Iterator[None]:
         send(invoke, aws, [demo])
@@ -259,3 +267,141 @@ def test_a_live_batch_between_the_read_and_the_write_is_neither_lost_nor_counted
     # The demo request counted once: another live copy of it changes nothing.
     send(invoke, aws, [demo])
     assert lead(history, "ann@roboco.com").state == ann.state
+
+
+# The AWS job: its workers invoked the way the state machine's maps invoke them (moto has no Distributed Map).
+
+SHARDS = 4
+
+
+@pytest.fixture
+def job(aws: LocalResources, candidate: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The work bucket, and the candidate deployed (the workers score with the layer's rule file)."""
+    bucket = "leadscore-rescore-work"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    monkeypatch.setenv(resources.ENV_RESCORE_BUCKET, bucket)
+    monkeypatch.setenv(resources.ENV_RULES_PATH, str(candidate))
+    scoring_collaborators.cache_clear()
+    score_handler._collaborators.cache_clear()
+    rescore_settings.cache_clear()
+    table.cache_clear()
+    yield bucket
+    rescore_settings.cache_clear()
+    table.cache_clear()
+
+
+def run_job(invoke: Invoke, aws: LocalResources, work: str, run: dict[str, Any]) -> dict[str, Any]:
+    """Map 1 over the archive's objects (two to a child), map 2 over the shards, each map's outputs kept
+    as its result writer keeps them, then the last step."""
+    s3 = boto3.client("s3")
+    keys = [
+        {"Key": item["Key"], "Size": item["Size"]}
+        for item in s3.list_objects_v2(Bucket=aws.bucket)["Contents"]
+    ]
+    shuffled = [
+        invoke("rescore_shuffle", {"Items": keys[start : start + 2], "BatchInput": run})
+        for start in range(0, len(keys), 2)
+    ]
+    rebuilt = [invoke("rescore_shard", {**run, "shard": shard}) for shard in range(SHARDS)]
+    manifests = []
+    for name, outputs in (("shuffle", shuffled), ("shards", rebuilt)):
+        prefix = f"runs/{run['run']}/results/{name}"
+        results = [
+            {"ExecutionArn": f"arn:{index}", "Output": json.dumps(out)} for index, out in enumerate(outputs)
+        ]
+        s3.put_object(Bucket=work, Key=f"{prefix}/SUCCEEDED_0.json", Body=json.dumps(results).encode())
+        manifest = {"ResultFiles": {"SUCCEEDED": [{"Key": f"{prefix}/SUCCEEDED_0.json", "Size": 1}]}}
+        s3.put_object(Bucket=work, Key=f"{prefix}/manifest.json", Body=json.dumps(manifest).encode())
+        manifests.append(f"{prefix}/manifest.json")
+    summary: dict[str, Any] = invoke("rescore_catchup", {**run, "manifests": manifests})
+    return summary
+
+
+def test_the_aws_job_writes_what_replay_gives_and_a_second_run_nothing(
+    history: DynamoLeadRepository, aws: LocalResources, invoke: Invoke, job: str, candidate: Path
+) -> None:
+    rules = load_rules(candidate)
+    # Started a while after the live writes: map 2 writes every lead itself.
+    started = (datetime.now(UTC) + timedelta(minutes=16)).isoformat()
+    run = {"run": "first", "started": started, "shards": SHARDS, "rules_version": rules.version}
+
+    summary = run_job(invoke, aws, job, run)
+
+    steps = summary["steps"]
+    objects = len(boto3.client("s3").list_objects_v2(Bucket=aws.bucket)["Contents"])
+    assert (steps["shuffle"]["objects"], steps["shuffle"]["invocations"]) == (objects, (objects + 1) // 2)
+    assert (steps["shard"]["leads"], steps["shard"]["written"], steps["shard"]["invocations"]) == (
+        3,
+        3,
+        SHARDS,
+    )
+    assert steps["shuffle"]["erased_lines"] == 2  # Dan's identify and page
+    assert (steps["finish"]["written"], summary["deferred"]) == (0, [])
+    assert steps["shard"]["write_units"] == 3
+    at = datetime.now(UTC)
+    for name, state in replayed(rules, aws.bucket, at, erased={"dan@gone.com"}).items():
+        stored = lead(history, name)
+        assert stored.state == state.but(alerted=stored.state.alerted)
+        assert stored.summary.rules_version == rules.version
+    assert history.get("dan@gone.com") is None
+    assert isinstance(history.read(VISITOR), MergedLead)
+
+    again = run_job(invoke, aws, job, {**run, "run": "second"})
+    assert (again["steps"]["shard"]["written"], again["steps"]["shard"]["unchanged"]) == (0, 3)
+
+
+def test_the_aws_job_refuses_rules_other_than_the_deployed_ones(
+    history: DynamoLeadRepository, aws: LocalResources, invoke: Invoke, job: str
+) -> None:
+    run = {
+        "run": "r",
+        "started": datetime.now(UTC).isoformat(),
+        "shards": SHARDS,
+        "rules_version": "0123456789ab",
+    }
+    with pytest.raises(ValueError, match="deploy the rule file first"):
+        invoke("rescore_shard", {**run, "shard": 0})
+
+
+def test_the_aws_job_re_joins_a_live_batch_that_lands_between_its_read_and_its_write(  # noqa: PLR0917
+    history: DynamoLeadRepository,
+    aws: LocalResources,
+    invoke: Invoke,
+    job: str,
+    candidate: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rules = load_rules(candidate)
+    demo = {
+        "type": "track",
+        "userId": "ann@roboco.com",
+        "event": "Demo Requested",
+        "messageId": "ann-demo",
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
+
+    def live() -> Iterator[None]:
+        send(invoke, aws, [demo])  # archived in a new object, then scored with the deployed candidate
+        yield None
+
+    racing = LiveBatchBeforeFirstWrite(aws.table_name, live())
+    monkeypatch.setattr(catchup_handler, "table", lambda: racing)
+    # Started just now: every lead was written within the margin, so map 2 leaves them all to the catch-up.
+    run = {
+        "run": "race",
+        "started": datetime.now(UTC).isoformat(),
+        "shards": SHARDS,
+        "rules_version": rules.version,
+    }
+
+    summary = run_job(invoke, aws, job, run)
+
+    assert summary["steps"]["shard"]["written"] == 0
+    assert summary["steps"]["shard"]["deferred"] == 3
+    assert racing.lost == ["ann@roboco.com"]
+    assert (summary["steps"]["finish"]["written"], summary["deferred"]) == (3, [])
+    at = datetime.now(UTC)
+    expected = replayed(rules, aws.bucket, at, erased={"dan@gone.com"})
+    ann = lead(history, "ann@roboco.com")
+    assert ann.state == expected["ann@roboco.com"].but(alerted=ann.state.alerted)
+    assert score_lead(rules, ann.state, at).fast_track_reasons  # the demo request, counted once

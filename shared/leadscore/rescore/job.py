@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from leadscore.events import Event
-from leadscore.identity import MAX_HOPS, erasure_key, person_of
-from leadscore.ports import LeadRepository
+from leadscore.identity import MAX_HOPS, erasure_key, link_of, person_of
 from leadscore.records import ErasedLead, MergedLead, StoredItem
 from leadscore.replay import people_of
-from leadscore.rescore.people import Line, ids_named, readable_events
+from leadscore.rescore.people import Leads, Line, ids_named, readable_events
 from leadscore.rescore.writer import Tally, write_people
 from leadscore.rules import RuleSet
 
@@ -23,6 +22,8 @@ SETTLE_MARGIN = timedelta(minutes=15)
 CATCH_UP_ATTEMPTS = 4
 
 Clock = Callable[[], datetime]
+History = tuple[Sequence[Line], Sequence[Event]]
+"""Archived lines, and events already read from archived lines (the AWS job's shards)."""
 
 
 @dataclass
@@ -35,28 +36,33 @@ class Routed:
     erased_lines: int = 0
 
 
-def route(lines: Sequence[Line], repository: LeadRepository, at: datetime) -> Routed:
-    """Each readable line's event on its person. Every id the lines name is read once (eventually
-    consistent: a marker never changes once written), markers followed along their chain; lines of an
-    id on the suppression list are dropped (erased people stay erased)."""
-    ids = ids_named(lines)
+def route(lines: Sequence[Line], repository: Leads, at: datetime, parsed: Sequence[Event] = ()) -> Routed:
+    """Each readable line's event (and each event already ``parsed`` from one) on its person. Every id
+    named is read once (eventually consistent: a marker never changes once written), markers followed
+    along their chain; what names an id on the suppression list is dropped (erased people stay erased)."""
+    ids = ids_named(lines) | {lead_id for event in parsed for lead_id in event_ids(event)}
     stored = read_along_merges(repository, ids, consistent=False)
-    erased = {erasure_key(lead_id) for lead_id, item in stored.items() if isinstance(item, ErasedLead)}
+    gone = {lead_id for lead_id, item in stored.items() if isinstance(item, ErasedLead)}
     routed = Routed(ids=stored)
-    events: list[Event] = []
-    for read in readable_events(lines, at, erased):
+    events = [event for event in parsed if gone.isdisjoint(event_ids(event))]
+    for read in readable_events(lines, at, {erasure_key(lead_id) for lead_id in gone}):
         if isinstance(read, Event):
             events.append(read)
         else:
             routed.unreadable += 1
-    routed.erased_lines = sum(1 for _, line in lines if line.strip()) - len(events) - routed.unreadable
+    named = sum(1 for _, line in lines if line.strip()) + len(parsed)
+    routed.erased_lines = named - len(events) - routed.unreadable
     routed.people = people_of(events, markers_of(stored))
     return routed
 
 
-def read_along_merges(
-    repository: LeadRepository, ids: Iterable[str], *, consistent: bool
-) -> dict[str, StoredItem]:
+def event_ids(event: Event) -> list[str]:
+    """The ids an event names: its lead, the anonymous id it carries, an alias's previous id."""
+    link = link_of(event)
+    return [event.lead_id, *link] if link else [event.lead_id]
+
+
+def read_along_merges(repository: Leads, ids: Iterable[str], *, consistent: bool) -> dict[str, StoredItem]:
     """The items of ``ids``, and of the leads their markers name, along chains of merges."""
     stored = dict(repository.read_many(sorted(ids), consistent=consistent))
     for _ in range(MAX_HOPS):
@@ -85,7 +91,7 @@ class Run:
 
 def rescore_lines(
     read_lines: Callable[[], Sequence[Line]],
-    repository: LeadRepository,
+    repository: Leads,
     rules: RuleSet,
     clock: Clock,
     *,
@@ -107,7 +113,7 @@ def rescore_lines(
         repository, rules, routed.people, listed_at, quiet_since=quiet_since, dry_run=dry_run
     )
     deferred, tally.deferred = tally.deferred, set()
-    caught = catch_up(deferred, lambda ids: read_lines(), repository, rules, clock)
+    caught = catch_up(deferred, lambda ids: (read_lines(), ()), repository, rules, clock)
     tally.add(caught)
     return Run(
         lines=len(lines),
@@ -121,18 +127,19 @@ def rescore_lines(
 
 def catch_up(
     pending: Collection[str],
-    load: Callable[[Collection[str]], Sequence[Line]],
-    repository: LeadRepository,
+    load: Callable[[Collection[str]], History],
+    repository: Leads,
     rules: RuleSet,
     clock: Clock,
     *,
     attempts: int = CATCH_UP_ATTEMPTS,
 ) -> Tally:
     """Re-join the leads the first pass left alone: each person (and every id merged into them) read
-    *first*, then their history loaded (``load``: lines that include every message archived until the
-    call), then rebuilt and written on the version read. A message scored live was archived before its
-    lead was written, so anything the read lead holds is in the history loaded after it; a write that
-    lands in between fails its condition and the person is tried again. What is still pending after
+    *first*, then their history loaded (``load``: lines, and events read from lines, holding every
+    message of those ids archived until the call), then rebuilt and written on the version read. A
+    message scored live was archived before its lead was written, so anything the read lead holds is in
+    the history loaded after it; a write that lands in between fails its condition and the person is
+    tried again. What is still pending after
     ``attempts`` is left in ``deferred`` (live scoring keeps it; a later run picks it up)."""
     tally = Tally()
     waiting = set(pending)
@@ -146,7 +153,8 @@ def catch_up(
             ids.update(repository.merged_into(person))
         read = repository.read_many(sorted(ids))
         tally.reads += len(ids)
-        routed = route(load(ids), repository, at)
+        lines, parsed = load(ids)
+        routed = route(lines, repository, at, parsed)
         people = {person: events for person, events in routed.people.items() if person in persons}
         # A link the history declares after the read (an alias into a new id): that person is read anew.
         moved = {
@@ -164,7 +172,7 @@ def catch_up(
     return tally
 
 
-def _persons(repository: LeadRepository, ids: Iterable[str]) -> set[str]:
+def _persons(repository: Leads, ids: Iterable[str]) -> set[str]:
     """Whom each id belongs to now (its marker's chain)."""
     stored = read_along_merges(repository, ids, consistent=True)
     markers = markers_of(stored)

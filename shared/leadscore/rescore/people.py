@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from leadscore.engine import reminder_due_at, score_lead
 from leadscore.engine.follow_up import REMINDER
 from leadscore.engine.state import epoch
 from leadscore.erasure import ids_of
 from leadscore.events import Event
-from leadscore.records import LeadRecord, LeadSummary
+from leadscore.records import LeadRecord, LeadSummary, StoredItem
 from leadscore.replay import recorded_events, replay_person
 from leadscore.rules import RuleSet
 from leadscore.scoring import evaluated_record
@@ -18,6 +19,16 @@ from leadscore.segment import InvalidMessage, loads
 
 Line = tuple[str, str]
 """Where a line was read (object or file, and line number), and the line."""
+
+
+class Leads(Protocol):
+    """What a re-score asks of the lead table (``LeadRepository``'s calls it makes)."""
+
+    def read_many(self, lead_ids: Sequence[str], *, consistent: bool = True) -> dict[str, StoredItem]: ...
+
+    def save(self, record: LeadRecord, expected_version: int) -> None: ...
+
+    def merged_into(self, lead_id: str) -> list[str]: ...
 
 
 def rescored_record(

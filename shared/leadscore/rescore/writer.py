@@ -12,9 +12,8 @@ from typing import Any
 
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
-from leadscore.ports import LeadRepository
 from leadscore.records import ErasedLead, LeadRecord, MergedLead, StoredItem
-from leadscore.rescore.people import rescored_record
+from leadscore.rescore.people import Leads, rescored_record
 from leadscore.rules import RuleSet
 
 READ_BATCH = 100
@@ -69,7 +68,7 @@ class Tally:
 
 
 def write_people(
-    repository: LeadRepository,
+    repository: Leads,
     rules: RuleSet,
     people: Mapping[str, Sequence[Event]],
     now: datetime,
@@ -110,7 +109,7 @@ def write_people(
 
 
 def _write_one(
-    repository: LeadRepository,
+    repository: Leads,
     rules: RuleSet,
     person: str,
     events: Sequence[Event],

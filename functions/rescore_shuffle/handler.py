@@ -1,0 +1,26 @@
+"""Re-scoring, map 1 (a Distributed Map over the archive's objects): one batch of objects shuffled into
+shards by person."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadscore.rescore.fanout import MeteredLeads, ShuffleRequest, shuffle
+from leadscore.rescore.settings import rescore_settings, table, work_bucket
+
+logger = Logger()
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = ShuffleRequest.model_validate(event)
+    archive = rescore_settings().archive_bucket
+    if archive is None:
+        raise ValueError("the shuffle needs the archive bucket")
+    output = shuffle(request, archive, work_bucket(), MeteredLeads(table()), datetime.now(UTC))
+    logger.info("shuffled", extra=output)
+    return output
