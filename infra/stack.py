@@ -16,6 +16,7 @@ from infra.constructs.alerts import Alerts
 from infra.constructs.api import TrackingApi
 from infra.constructs.ingest import EventQueue
 from infra.constructs.keys import ApiKeys
+from infra.constructs.rescoring import Rescoring
 from infra.constructs.scoring import FunctionSchedule
 from infra.constructs.storage import EventArchive, LeadsTable
 from infra.functions import service_function, shared_layer
@@ -45,6 +46,7 @@ class LeadScoringStack(Stack):
         keys = ApiKeys(self, "Keys")
         queue = EventQueue(self, "Events")
         alerts = Alerts(self, "Alerts", alert_email=alert_email)
+        rescoring = Rescoring(self, "Rescoring", access_logs=archive.access_logs)
 
         # Each function gets the variables its FunctionSpec names, from these values.
         environment = {
@@ -57,6 +59,7 @@ class LeadScoringStack(Stack):
             resources.ENV_ADMIN_KEYS_SECRET: keys.admin.secret_arn,
             resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
             resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
+            resources.ENV_RESCORE_BUCKET: rescoring.work.bucket_name,
         }
         layer = shared_layer(self, "SharedLayer", layer_dir)
         functions = {
@@ -112,6 +115,13 @@ class LeadScoringStack(Stack):
             description="Purge the raw archive of the people erased on request",
         )
         alerts.listen_to(leads.table, notify)
+        rescore_job = rescoring.run_with(
+            shuffle=functions["rescore_shuffle"],
+            shard=functions["rescore_shard"],
+            catchup=functions["rescore_catchup"],
+            leads=leads,
+            archive=archive,
+        )
 
         outputs = {
             "ApiUrl": (api.url, "The tracking endpoint: point Segment / RudderStack SDKs and forms here"),
@@ -133,6 +143,10 @@ class LeadScoringStack(Stack):
             ),
             "DeadLetterQueueUrl": (queue.dead_letters.queue_url, "Events that failed scoring three times"),
             "AlertFailuresQueueUrl": (alerts.stream_failures.queue_url, "Stream records notify failed on"),
+            "RescoreStateMachineArn": (
+                rescore_job.state_machine_arn,
+                "The re-scoring job: leadscore rescore --aws <this> (docs/rescore.md)",
+            ),
         }
         for name, (value, meaning) in outputs.items():
             CfnOutput(self, name, value=value, description=meaning)
