@@ -1,5 +1,6 @@
 """``leadscore rescore``: every lead re-scored from its full archived history under a rule file, and
-written back; locally in this process, or in AWS as the stack's Step Functions job (``--aws``).
+written back; locally in this process, or in AWS as the stack's Step Functions job (``--aws``, which
+prints its maps' progress while it runs, then what it did and what it cost).
 
 Deploy the rule file first (the live service must score new events with it); then re-score. No alert is
 sent for what a re-score changes: it prints the band transitions and the leads that rose.
@@ -10,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +22,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.cli_replay import archive_lines
+from leadscore.rescore.cost import cost_text, run_cost
 from leadscore.rescore.job import Run, rescore_lines
 from leadscore.rescore.writer import Tally
-from leadscore.rules import RuleFileError, load_rules
+from leadscore.resources import RESCORE_SHARDS
+from leadscore.rules import RuleFileError, RuleSet, load_rules
 
 SHOWN_LEADS = 50
 
@@ -40,17 +45,24 @@ def register(commands: Any) -> None:
     rescore.add_argument("--endpoint-url", default=None, help="another AWS endpoint (the local stack's moto)")
     rescore.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
     rescore.add_argument("--json", action="store_true", help="one JSON object")
+    rescore.add_argument(
+        "--aws",
+        metavar="STATE_MACHINE_ARN",
+        help="run the stack's re-scoring job (the RescoreStateMachineArn output) with the deployed rules",
+    )
     rescore.set_defaults(func=_rescore)
 
 
 def _rescore(arguments: argparse.Namespace) -> int:
-    if not arguments.archive or not arguments.table:
-        print("rescore: --archive and --table are required", file=sys.stderr)
-        return 2
     try:
         rules = load_rules(arguments.rules)
     except RuleFileError as error:
         print(f"rescore: {error}", file=sys.stderr)
+        return 2
+    if arguments.aws:
+        return _in_aws(arguments, rules)
+    if not arguments.archive or not arguments.table:
+        print("rescore: --archive and --table are required (or --aws)", file=sys.stderr)
         return 2
     client = boto3.client("dynamodb", endpoint_url=arguments.endpoint_url)
     repository = DynamoLeadRepository(arguments.table, client)
@@ -78,6 +90,24 @@ def _rescore(arguments: argparse.Namespace) -> int:
         )
         print(tally_text(run.tally, dry_run=arguments.dry_run))
     return 1 if run.tally.deferred else 0
+
+
+def _in_aws(arguments: argparse.Namespace, rules: RuleSet) -> int:
+    if arguments.dry_run or arguments.archive or arguments.table:
+        print(
+            "rescore: --aws runs on the stack's own archive and table; use --dry-run locally", file=sys.stderr
+        )
+        return 2
+    try:
+        client = boto3.client("stepfunctions", endpoint_url=arguments.endpoint_url)
+        summary = run_job(arguments.aws, rules, client=client, out=sys.stderr)
+    except (ClientError, BotoCoreError) as error:
+        print(f"rescore: {error}", file=sys.stderr)
+        return 2
+    if not summary:
+        return 1
+    print(json.dumps(summary) if arguments.json else summary_text(summary))
+    return 1 if summary["deferred"] else 0
 
 
 def _as_json(run: Run) -> dict[str, Any]:
@@ -113,4 +143,84 @@ def tally_text(tally: Tally, *, dry_run: bool = False) -> str:
         lines.append(f"  {lead_id:<40} {before} -> {after} {score:g}")
     if len(tally.raised) > SHOWN_LEADS:
         lines.append(f"  ... and {len(tally.raised) - SHOWN_LEADS:,} more (--json lists them all)")
+    return "\n".join(lines)
+
+
+POLL_SECONDS = 10.0
+MAP_NAMES = {"Shuffle": "map 1, archive objects", "Rebuild": "map 2, shards"}
+
+
+def run_job(
+    state_machine_arn: str,
+    rules: RuleSet,
+    *,
+    client: Any = None,
+    shards: int = RESCORE_SHARDS,
+    sleep: Callable[[float], None] = time.sleep,
+    out: Any = sys.stdout,
+) -> dict[str, Any]:
+    """Start an execution for ``rules`` (the deployed rule file: the workers refuse any other version) and
+    follow it to its end; its output, the run's summary, is returned (an empty one if it failed)."""
+    stepfunctions = client or boto3.client("stepfunctions")
+    name = f"rescore-{datetime.now(UTC):%Y%m%dT%H%M%S}-{rules.version}"
+    started = stepfunctions.start_execution(
+        stateMachineArn=state_machine_arn,
+        name=name,
+        input=json.dumps({"shards": shards, "rules_version": rules.version}),
+    )
+    execution = started["executionArn"]
+    print(f"started {name} (shards: {shards}, rules version {rules.version})", file=out, flush=True)
+    while True:
+        described = stepfunctions.describe_execution(executionArn=execution)
+        print(progress_line(stepfunctions, execution, described["status"]), file=out, flush=True)
+        if described["status"] != "RUNNING":
+            break
+        sleep(POLL_SECONDS)
+    if described["status"] != "SUCCEEDED":
+        print(f"the job ended {described['status']}: see its execution in the console", file=out)
+        return {}
+    summary: dict[str, Any] = json.loads(described.get("output", "{}"))
+    return summary
+
+
+def progress_line(stepfunctions: Any, execution: str, status: str) -> str:
+    """Each map run's item counts (Step Functions' own: objects for map 1, shards for map 2)."""
+    parts = [status.lower()]
+    for listed in stepfunctions.list_map_runs(executionArn=execution)["mapRuns"]:
+        run = stepfunctions.describe_map_run(mapRunArn=listed["mapRunArn"])
+        counts = run["itemCounts"]
+        label = next((text for key, text in MAP_NAMES.items() if f"/{key}:" in listed["mapRunArn"]), "map")
+        parts.append(
+            f"{label}: {counts['succeeded']:,}/{counts['total']:,} done, {counts['running']:,} running, "
+            f"{counts['failed']:,} failed"
+        )
+    return " | ".join(parts)
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    steps = summary["steps"]
+    shard, finish, shuffle = steps.get("shard", {}), steps.get("finish", {}), steps.get("shuffle", {})
+    tally = Tally(
+        written=int(shard.get("written", 0) + finish.get("written", 0)),
+        unchanged=int(shard.get("unchanged", 0) + finish.get("unchanged", 0)),
+        erased=int(shard.get("erased", 0) + finish.get("erased", 0)),
+        deferred=set(summary["deferred"]),
+    )
+    tally.transitions.update({(before, after): count for before, after, count in summary["transitions"]})
+    tally.raised = [(lead, before, after, score) for lead, before, after, score in summary["raised"]]
+    objects = int(shuffle.get("objects", 0))
+    lines = [
+        f"re-scored {int(shard.get('leads', 0)):,} leads from {int(shuffle.get('lines', 0)):,} archived "
+        f"lines ({objects:,} objects); caught up after live activity {int(finish.get('written', 0)):,}",
+        f"  lines of erased people dropped {int(shuffle.get('erased_lines', 0)):,}; unreadable lines skipped "
+        f"{int(shuffle.get('unreadable', 0)):,}",
+        tally_text(tally),
+        "",
+        "cost, as billed (us-east-1 list prices, no free tier):",
+        cost_text(
+            run_cost(
+                steps, archive_objects=int(shuffle.get("objects", 0)), transitions=summary["transitions"]
+            )
+        ),
+    ]
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from leadscore import resources
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.cli import main
 from leadscore.cli_replay import archive_lines
+from leadscore.cli_rescore import summary_text
 from leadscore.engine import score_lead
 from leadscore.errors import ConcurrentUpdate
 from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_WRITE_KEY, LocalResources
@@ -338,6 +339,7 @@ def test_the_aws_job_writes_what_replay_gives_and_a_second_run_nothing(
     assert steps["shuffle"]["erased_lines"] == 2  # Dan's identify and page
     assert (steps["finish"]["written"], summary["deferred"]) == (0, [])
     assert steps["shard"]["write_units"] == 3
+    assert "re-scored 3 leads from 10 archived lines" in summary_text(summary)
     at = datetime.now(UTC)
     for name, state in replayed(rules, aws.bucket, at, erased={"dan@gone.com"}).items():
         stored = lead(history, name)

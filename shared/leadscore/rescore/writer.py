@@ -133,7 +133,7 @@ def _write_one(
     before = record.summary.band if record else "-"
     after = rescored.summary.band
     tally.transitions[before, after] += 1
-    if record is not None and _same(record, rescored, rules):
+    if record is not None and nothing_to_write(record, rescored, rules):
         tally.unchanged += 1
         return
     try:
@@ -148,7 +148,7 @@ def _write_one(
         tally.raised.append((person, before, after, rescored.summary.score))
 
 
-def _same(stored: LeadRecord, rescored: LeadRecord, rules: RuleSet) -> bool:
+def nothing_to_write(stored: LeadRecord, rescored: LeadRecord, rules: RuleSet) -> bool:
     """Nothing to write: the same facts, read under the same rule version into the same band."""
     summary = stored.summary
     return rescored.state == stored.state and (summary.band, summary.rules_version) == (
