@@ -19,6 +19,7 @@ BENCHMARKS = (
     "list_cost",
     "handler_init",
     "speed_to_lead",
+    "rescore_cost",
 )
 BENCH_DIR = Path(__file__).resolve().parent
 
