@@ -16,7 +16,7 @@ from infra.constructs.alerts import Alerts
 from infra.constructs.api import TrackingApi
 from infra.constructs.ingest import EventQueue
 from infra.constructs.keys import ApiKeys
-from infra.constructs.rescoring import Rescoring
+from infra.constructs.rescoring import Rescoring, Workers
 from infra.constructs.scoring import FunctionSchedule
 from infra.constructs.storage import EventArchive, LeadsTable
 from infra.functions import service_function, shared_layer
@@ -115,13 +115,10 @@ class LeadScoringStack(Stack):
             description="Purge the raw archive of the people erased on request",
         )
         alerts.listen_to(leads.table, notify)
-        rescore_job = rescoring.run_with(
-            shuffle=functions["rescore_shuffle"],
-            shard=functions["rescore_shard"],
-            catchup=functions["rescore_catchup"],
-            leads=leads,
-            archive=archive,
+        workers = Workers(
+            *(functions[name] for name in ("rescore_shuffle", "rescore_shard", "rescore_catchup"))
         )
+        rescore_job = rescoring.run_with(workers, leads=leads, archive=archive)
 
         outputs = {
             "ApiUrl": (api.url, "The tracking endpoint: point Segment / RudderStack SDKs and forms here"),

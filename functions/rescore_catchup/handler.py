@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.rescore.fanout import FinishRequest, MeteredLeads, finish
-from leadscore.rescore.settings import deployed_rules, rescore_settings, table, work_bucket
+from leadscore.rescore.settings import archive_bucket, deployed_rules, table, work_bucket
 
 logger = Logger()
 
@@ -17,12 +17,9 @@ logger = Logger()
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = FinishRequest.model_validate(event)
-    archive = rescore_settings().archive_bucket
-    if archive is None:
-        raise ValueError("the catch-up needs the archive bucket")
     summary = finish(
         request,
-        archive,
+        archive_bucket(),
         deployed_rules(),
         work=work_bucket(),
         leads=MeteredLeads(table()),

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.rescore.fanout import MeteredLeads, ShuffleRequest, shuffle
-from leadscore.rescore.settings import rescore_settings, table, work_bucket
+from leadscore.rescore.settings import archive_bucket, table, work_bucket
 
 logger = Logger()
 
@@ -18,9 +18,6 @@ logger = Logger()
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ShuffleRequest.model_validate(event)
-    archive = rescore_settings().archive_bucket
-    if archive is None:
-        raise ValueError("the shuffle needs the archive bucket")
-    output = shuffle(request, archive, work_bucket(), MeteredLeads(table()), datetime.now(UTC))
+    output = shuffle(request, archive_bucket(), work_bucket(), MeteredLeads(table()), datetime.now(UTC))
     logger.info("shuffled", extra=output)
     return output

@@ -9,6 +9,8 @@ activity reached meanwhile and sums the run up (docs/rescore.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -39,6 +41,15 @@ def _run_fields() -> dict[str, str]:
     return {f"{name}.$": f"$.{name}" for name in RUN_FIELDS}
 
 
+@dataclass(frozen=True)
+class Workers:
+    """The job's three functions: map 1's child, map 2's child, the last step."""
+
+    shuffle: lambda_.IFunction
+    shard: lambda_.IFunction
+    catchup: lambda_.IFunction
+
+
 class Rescoring(Construct):
     """The work bucket first (the workers' environment names it), then :meth:`run_with` builds the job."""
 
@@ -58,16 +69,9 @@ class Rescoring(Construct):
         )
         self.state_machine: sfn.StateMachine | None = None
 
-    def run_with(
-        self,
-        *,
-        shuffle: lambda_.IFunction,
-        shard: lambda_.IFunction,
-        catchup: lambda_.IFunction,
-        leads: LeadsTable,
-        archive: EventArchive,
-    ) -> sfn.StateMachine:
-        self._grant(shuffle=shuffle, shard=shard, catchup=catchup, leads=leads, archive=archive)
+    def run_with(self, workers: Workers, *, leads: LeadsTable, archive: EventArchive) -> sfn.StateMachine:
+        self._grant(workers, leads=leads, archive=archive)
+        shuffle, shard, catchup = workers.shuffle, workers.shard, workers.catchup
         run = sfn.Pass(
             self,
             "Run",
@@ -175,16 +179,9 @@ class Rescoring(Construct):
                 "under this state machine's own executions only (CDK's grant for a Distributed Map).",
             )
 
-    def _grant(
-        self,
-        *,
-        shuffle: lambda_.IFunction,
-        shard: lambda_.IFunction,
-        catchup: lambda_.IFunction,
-        leads: LeadsTable,
-        archive: EventArchive,
-    ) -> None:
+    def _grant(self, workers: Workers, *, leads: LeadsTable, archive: EventArchive) -> None:
         """Each worker may make exactly the calls its code makes."""
+        shuffle, shard, catchup = workers.shuffle, workers.shard, workers.catchup
         leads.grant_calls(shuffle, ["BatchGetItem"])
         leads.grant_calls(shard, ["BatchGetItem", "PutItem"])
         leads.grant_calls(
@@ -197,18 +194,7 @@ class Rescoring(Construct):
 
     def _read_archive(self, function: lambda_.IFunction, archive: EventArchive, *, listing: bool) -> None:
         """Read archived batches (and, for the catch-up, list them): no write, no delete."""
-        if listing:
-            iam.Grant.add_to_principal(
-                grantee=function,
-                actions=["s3:ListBucket"],
-                resource_arns=[archive.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{ARCHIVE_PREFIX}*"]}},
-            )
-        iam.Grant.add_to_principal(
-            grantee=function,
-            actions=["s3:GetObject"],
-            resource_arns=[archive.bucket.arn_for_objects(f"{ARCHIVE_PREFIX}*")],
-        )
+        _grant_under(function, archive.bucket, ARCHIVE_PREFIX, ["s3:GetObject"], listing=listing)
         acknowledge_on_role(
             function,
             f"IAM5[Resource::{attribute_token(archive.bucket, 'Arn')}/{ARCHIVE_PREFIX}*]",
@@ -218,23 +204,29 @@ class Rescoring(Construct):
 
     def _use_work(self, function: lambda_.IFunction) -> None:
         """Read, list and write the runs' objects in the work bucket: no delete (they expire)."""
-        iam.Grant.add_to_principal(
-            grantee=function,
-            actions=["s3:ListBucket"],
-            resource_arns=[self.work.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{RUNS_PREFIX}*"]}},
-        )
-        iam.Grant.add_to_principal(
-            grantee=function,
-            actions=["s3:GetObject", "s3:PutObject"],
-            resource_arns=[self.work.arn_for_objects(f"{RUNS_PREFIX}*")],
-        )
+        _grant_under(function, self.work, RUNS_PREFIX, ["s3:GetObject", "s3:PutObject"], listing=True)
         acknowledge_on_role(
             function,
             f"IAM5[Resource::{attribute_token(self.work, 'Arn')}/{RUNS_PREFIX}*]",
             f"Each run writes and reads its shards, deferred leads and results under {RUNS_PREFIX}<run>/, "
             "named at run time; no delete (the bucket's lifecycle expires them).",
         )
+
+
+def _grant_under(
+    function: lambda_.IFunction, bucket: s3.IBucket, prefix: str, actions: list[str], *, listing: bool
+) -> None:
+    """``actions`` on the objects under ``prefix``, and, with ``listing``, listing that prefix only."""
+    if listing:
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["s3:ListBucket"],
+            resource_arns=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+    iam.Grant.add_to_principal(
+        grantee=function, actions=actions, resource_arns=[bucket.arn_for_objects(f"{prefix}*")]
+    )
 
 
 def _logical_id(construct: Construct) -> str:

@@ -6,7 +6,8 @@ a live batch scored between the re-score's read and its write is neither lost no
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -205,69 +206,82 @@ def test_a_second_run_changes_nothing_and_a_dry_run_writes_nothing(
 
 
 class LiveBatchBeforeFirstWrite(DynamoLeadRepository):
-    """The table, with a live batch scored for the lead just before the re-score's first write to it."""
+    """The table, with a live batch scored for Ann just before the re-score's first write to her."""
 
-    def __init__(self, table: str, live: Iterator[None]) -> None:
+    def __init__(self, table: str, live: Callable[[], None]) -> None:
         super().__init__(table)
-        self._live = live
+        self._live: Callable[[], None] | None = live
         self.lost: list[str] = []
 
     def save(self, record: LeadRecord, expected_version: int) -> None:
-        if record.lead_id == "ann@roboco.com" and next(self._live, True) is None:
-            try:
-                super().save(record, expected_version)
-            except ConcurrentUpdate:
-                self.lost.append(record.lead_id)
-                raise
+        if record.lead_id != "ann@roboco.com" or self._live is None:
+            super().save(record, expected_version)
             return
-        super().save(record, expected_version)
+        self._live()
+        self._live = None
+        try:
+            super().save(record, expected_version)
+        except ConcurrentUpdate:
+            self.lost.append(record.lead_id)
+            raise
 
 
-def test_a_live_batch_between_the_read_and_the_write_is_neither_lost_nor_counted_twice(
-    history: DynamoLeadRepository,
-    aws: LocalResources,
-    invoke: Invoke,
-    candidate: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The candidate is deployed first: live scoring uses it from now on.
+DEMO = {
+    "type": "track",
+    "userId": "ann@roboco.com",
+    "event": "Demo Requested",
+    "messageId": "ann-demo",
+    "timestamp": datetime.now(UTC).isoformat(),
+}
+
+
+@pytest.fixture
+def deployed(candidate: Path, monkeypatch: pytest.MonkeyPatch) -> RuleSet:
+    """The candidate deployed: live scoring and the job's workers use it from now on."""
     monkeypatch.setenv(resources.ENV_RULES_PATH, str(candidate))
     scoring_collaborators.cache_clear()
     score_handler._collaborators.cache_clear()
-    rules = load_rules(candidate)
-    demo = {
-        "type": "track",
-        "userId": "ann@roboco.com",
-        "event": "Demo Requested",
-        "messageId": "ann-demo",
-        "timestamp": datetime.now(UTC).isoformat(),
-    }
+    return load_rules(candidate)
 
-    def live() -> Iterator[None]:
-        send(invoke, aws, [demo])
-        yield None
 
-    repository = LiveBatchBeforeFirstWrite(aws.table_name, live())
+@pytest.fixture
+def racing(history: DynamoLeadRepository, aws: LocalResources, invoke: Invoke) -> LiveBatchBeforeFirstWrite:
+    """Ann's demo request sent live (archived in a new object, then scored) just before the re-score's
+    first write to her."""
+    return LiveBatchBeforeFirstWrite(aws.table_name, lambda: send(invoke, aws, [DEMO]))
 
+
+def test_a_live_batch_between_the_read_and_the_write_is_neither_lost_nor_counted_twice(
+    racing: LiveBatchBeforeFirstWrite, aws: LocalResources, invoke: Invoke, deployed: RuleSet
+) -> None:
     run = rescore_lines(
         lambda: list(archive_lines([f"s3://{aws.bucket}"], since=None)),
-        repository,
-        rules,
+        racing,
+        deployed,
         lambda: datetime.now(UTC),
         margin=timedelta(0),
     )
 
-    assert repository.lost == ["ann@roboco.com"]  # the live write came between: the re-score's write lost
+    assert racing.lost == ["ann@roboco.com"]  # the live write came between: the re-score's write lost
     assert (run.caught_up, run.tally.deferred, run.tally.written) == (1, set(), 3)
+    ann = assert_ann_holds_everything_once(racing, aws, deployed)
+    # Another live copy of the demo request changes nothing.
+    send(invoke, aws, [DEMO])
+    assert lead(racing, "ann@roboco.com").state == ann.state
+
+
+def assert_ann_holds_everything_once(
+    repository: DynamoLeadRepository, aws: LocalResources, rules: RuleSet
+) -> LeadRecord:
+    """Ann's lead is the replay of every archived message, the live demo request included."""
     at = datetime.now(UTC)
-    expected = replayed(rules, aws.bucket, at, erased={"dan@gone.com"})
-    ann = lead(history, "ann@roboco.com")
     assert "ann-demo" in json.dumps(list(archive_lines([f"s3://{aws.bucket}"], since=None)))
-    assert score_lead(rules, ann.state, at).score == score_lead(rules, expected["ann@roboco.com"], at).score
-    assert ann.state == expected["ann@roboco.com"].but(alerted=ann.state.alerted)
-    # The demo request counted once: another live copy of it changes nothing.
-    send(invoke, aws, [demo])
-    assert lead(history, "ann@roboco.com").state == ann.state
+    expected = replayed(rules, aws.bucket, at, erased={"dan@gone.com"})["ann@roboco.com"]
+    ann = lead(repository, "ann@roboco.com")
+    assert ann.state == expected.but(alerted=ann.state.alerted)
+    assert score_lead(rules, ann.state, at).score == score_lead(rules, expected, at).score
+    assert score_lead(rules, ann.state, at).fast_track_reasons
+    return ann
 
 
 # The AWS job: its workers invoked the way the state machine's maps invoke them (moto has no Distributed Map).
@@ -275,23 +289,26 @@ def test_a_live_batch_between_the_read_and_the_write_is_neither_lost_nor_counted
 SHARDS = 4
 
 
+@dataclass(frozen=True)
+class Job:
+    bucket: str
+    rules: RuleSet
+
+
 @pytest.fixture
-def job(aws: LocalResources, candidate: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The work bucket, and the candidate deployed (the workers score with the layer's rule file)."""
+def job(aws: LocalResources, deployed: RuleSet, monkeypatch: pytest.MonkeyPatch) -> Iterator[Job]:
+    """The work bucket, and the deployed candidate the workers score with (the layer's rule file)."""
     bucket = "leadscore-rescore-work"
     boto3.client("s3").create_bucket(Bucket=bucket)
     monkeypatch.setenv(resources.ENV_RESCORE_BUCKET, bucket)
-    monkeypatch.setenv(resources.ENV_RULES_PATH, str(candidate))
-    scoring_collaborators.cache_clear()
-    score_handler._collaborators.cache_clear()
     rescore_settings.cache_clear()
     table.cache_clear()
-    yield bucket
+    yield Job(bucket, deployed)
     rescore_settings.cache_clear()
     table.cache_clear()
 
 
-def run_job(invoke: Invoke, aws: LocalResources, work: str, run: dict[str, Any]) -> dict[str, Any]:
+def run_job(invoke: Invoke, aws: LocalResources, job: Job, run: dict[str, Any]) -> dict[str, Any]:
     """Map 1 over the archive's objects (two to a child), map 2 over the shards, each map's outputs kept
     as its result writer keeps them, then the last step."""
     s3 = boto3.client("s3")
@@ -310,18 +327,18 @@ def run_job(invoke: Invoke, aws: LocalResources, work: str, run: dict[str, Any])
         results = [
             {"ExecutionArn": f"arn:{index}", "Output": json.dumps(out)} for index, out in enumerate(outputs)
         ]
-        s3.put_object(Bucket=work, Key=f"{prefix}/SUCCEEDED_0.json", Body=json.dumps(results).encode())
+        s3.put_object(Bucket=job.bucket, Key=f"{prefix}/SUCCEEDED_0.json", Body=json.dumps(results).encode())
         manifest = {"ResultFiles": {"SUCCEEDED": [{"Key": f"{prefix}/SUCCEEDED_0.json", "Size": 1}]}}
-        s3.put_object(Bucket=work, Key=f"{prefix}/manifest.json", Body=json.dumps(manifest).encode())
+        s3.put_object(Bucket=job.bucket, Key=f"{prefix}/manifest.json", Body=json.dumps(manifest).encode())
         manifests.append(f"{prefix}/manifest.json")
     summary: dict[str, Any] = invoke("rescore_catchup", {**run, "manifests": manifests})
     return summary
 
 
 def test_the_aws_job_writes_what_replay_gives_and_a_second_run_nothing(
-    history: DynamoLeadRepository, aws: LocalResources, invoke: Invoke, job: str, candidate: Path
+    history: DynamoLeadRepository, aws: LocalResources, invoke: Invoke, job: Job
 ) -> None:
-    rules = load_rules(candidate)
+    rules = job.rules
     # Started a while after the live writes: map 2 writes every lead itself.
     started = (datetime.now(UTC) + timedelta(minutes=16)).isoformat()
     run = {"run": "first", "started": started, "shards": SHARDS, "rules_version": rules.version}
@@ -353,7 +370,7 @@ def test_the_aws_job_writes_what_replay_gives_and_a_second_run_nothing(
 
 
 def test_the_aws_job_refuses_rules_other_than_the_deployed_ones(
-    history: DynamoLeadRepository, aws: LocalResources, invoke: Invoke, job: str
+    history: DynamoLeadRepository, aws: LocalResources, invoke: Invoke, job: Job
 ) -> None:
     run = {
         "run": "r",
@@ -365,45 +382,25 @@ def test_the_aws_job_refuses_rules_other_than_the_deployed_ones(
         invoke("rescore_shard", {**run, "shard": 0})
 
 
-def test_the_aws_job_re_joins_a_live_batch_that_lands_between_its_read_and_its_write(  # noqa: PLR0917
-    history: DynamoLeadRepository,
+def test_the_aws_job_re_joins_a_live_batch_that_lands_between_its_read_and_its_write(
+    racing: LiveBatchBeforeFirstWrite,
     aws: LocalResources,
     invoke: Invoke,
-    job: str,
-    candidate: Path,
+    job: Job,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rules = load_rules(candidate)
-    demo = {
-        "type": "track",
-        "userId": "ann@roboco.com",
-        "event": "Demo Requested",
-        "messageId": "ann-demo",
-        "timestamp": datetime.now(UTC).isoformat(),
-    }
-
-    def live() -> Iterator[None]:
-        send(invoke, aws, [demo])  # archived in a new object, then scored with the deployed candidate
-        yield None
-
-    racing = LiveBatchBeforeFirstWrite(aws.table_name, live())
     monkeypatch.setattr(catchup_handler, "table", lambda: racing)
     # Started just now: every lead was written within the margin, so map 2 leaves them all to the catch-up.
     run = {
         "run": "race",
         "started": datetime.now(UTC).isoformat(),
         "shards": SHARDS,
-        "rules_version": rules.version,
+        "rules_version": job.rules.version,
     }
 
     summary = run_job(invoke, aws, job, run)
 
-    assert summary["steps"]["shard"]["written"] == 0
-    assert summary["steps"]["shard"]["deferred"] == 3
+    assert (summary["steps"]["shard"]["written"], summary["steps"]["shard"]["deferred"]) == (0, 3)
     assert racing.lost == ["ann@roboco.com"]
     assert (summary["steps"]["finish"]["written"], summary["deferred"]) == (3, [])
-    at = datetime.now(UTC)
-    expected = replayed(rules, aws.bucket, at, erased={"dan@gone.com"})
-    ann = lead(history, "ann@roboco.com")
-    assert ann.state == expected["ann@roboco.com"].but(alerted=ann.state.alerted)
-    assert score_lead(rules, ann.state, at).fast_track_reasons  # the demo request, counted once
+    assert_ann_holds_everything_once(racing, aws, job.rules)

@@ -42,7 +42,16 @@ def work_bucket() -> S3RescoreWork:
 
 
 def deployed_rules() -> RuleSet:
+    """The layer's rule file (map 2 and the catch-up: their specs name it)."""
     path = rescore_settings().rules_path
     if path is None:
         raise ValueError(f"{resources.ENV_RULES_PATH} is not set")
     return rules_at(path)
+
+
+def archive_bucket() -> str:
+    """The archive (map 1 and the catch-up: their specs name it)."""
+    bucket = rescore_settings().archive_bucket
+    if bucket is None:
+        raise ValueError(f"{resources.ENV_ARCHIVE_BUCKET} is not set")
+    return bucket
