@@ -12,6 +12,8 @@ from leadscore.rescore.fanout import FinishRequest, MeteredLeads, finish
 from leadscore.rescore.settings import archive_bucket, deployed_rules, table, work_bucket
 
 logger = Logger()
+# Enough to sum the maps' results up and return: leads still deferred are reported, a later run takes them.
+STOP_WITH_MILLIS_LEFT = 180_000
 
 
 @logger.inject_lambda_context
@@ -24,6 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         work=work_bucket(),
         leads=MeteredLeads(table()),
         clock=lambda: datetime.now(UTC),
+        has_time=lambda: context.get_remaining_time_in_millis() > STOP_WITH_MILLIS_LEFT,
     )
     logger.info("re-score finished", extra={"deferred": len(summary["deferred"])})
     return summary

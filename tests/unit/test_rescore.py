@@ -18,11 +18,14 @@ from leadscore.engine import score_lead
 from leadscore.replay import replay_person
 from leadscore.rescore import cost
 from leadscore.rescore.fanout import summarise
+from leadscore.rescore.job import catch_up
 from leadscore.rescore.people import rescored_record
 from leadscore.rescore.writer import nothing_to_write
 from leadscore.resources import FUNCTIONS
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
+from tests.fakes import InMemoryLeadRepository
+from tests.rulesets import START as NOW
 from tests.unit.test_engine_properties import FAST, LEAD, histories
 
 RULES = load_rules(DEFAULT_RULES_FILE)
@@ -154,3 +157,19 @@ def test_a_failed_job_returns_no_summary() -> None:
         run_job("arn:sm", RULES, client=StepFunctionsFake({}, "FAILED"), sleep=lambda s: None, out=out) == {}
     )
     assert "ended FAILED" in out.getvalue()
+
+
+def test_a_catch_up_out_of_time_leaves_its_leads_deferred_untouched() -> None:
+    repository = InMemoryLeadRepository()
+    loaded: list[Any] = []
+
+    tally = catch_up(
+        {"ann@roboco.com"},
+        lambda ids: loaded.append(ids) or ([], []),
+        repository,
+        RULES,
+        lambda: NOW,
+        has_time=lambda: False,
+    )
+
+    assert (tally.deferred, tally.written, loaded, repository.items) == ({"ann@roboco.com"}, 0, [], {})

@@ -7,12 +7,12 @@ import gzip
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from leadscore.resources import ARCHIVE_PREFIX
+from leadscore.resources import ARCHIVE_PREFIX, SCORE_QUEUE
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -62,8 +62,17 @@ class S3RescoreWork:
 
     def archive_lines_since(self, archive_bucket: str, since: datetime) -> Iterator[tuple[str, str]]:
         """Every line of the archive objects last written at or after ``since``, numbered as replay numbers
-        them (``s3://bucket/key:n``); the archive is listed anew at each call."""
-        for key in self._names(ARCHIVE_PREFIX, bucket=archive_bucket, since=since):
+        them (``s3://bucket/key:n``); listed anew at each call. Only the days an object written since can
+        be filed under are listed: an object's day is when its batch's first message was queued, and SQS
+        keeps a message ``SCORE_QUEUE.retention_days`` (a dead-letter redrive included)."""
+        first = (since - timedelta(days=SCORE_QUEUE.retention_days + 1)).date()
+        days = [first + timedelta(days=n) for n in range((datetime.now(UTC).date() - first).days + 2)]
+        keys = [
+            key
+            for day in days
+            for key in self._names(f"{ARCHIVE_PREFIX}dt={day:%Y-%m-%d}/", bucket=archive_bucket, since=since)
+        ]
+        for key in keys:
             text = gzip.decompress(self._get(key, bucket=archive_bucket)).decode()
             for number, line in enumerate(text.split("\n")[:-1], start=1):
                 yield f"s3://{archive_bucket}/{key}:{number}", line

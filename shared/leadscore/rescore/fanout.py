@@ -12,7 +12,7 @@ import hashlib
 import time
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -157,6 +157,7 @@ def finish(
     work: Work,
     leads: MeteredLeads,
     clock: Clock,
+    has_time: Callable[[], bool] = lambda: True,
 ) -> dict[str, Any]:
     """The last step: the deferred leads re-joined (their history from their shards and from the archive
     objects written since the run started), then the run summed up from every child's output."""
@@ -175,7 +176,7 @@ def finish(
         ]
         return list(work.archive_lines_since(archive_bucket, since)), parsed
 
-    tally = catch_up(work.deferred(request.run), load, leads, rules, clock)
+    tally = catch_up(work.deferred(request.run), load, leads, rules, clock, has_time=has_time)
     own = {"step": "finish", **_tally_out(tally), **_usage(work, leads, started)}
     outputs = [output for key in request.manifests for output in work.map_outputs(key)]
     summary = summarise([*outputs, own])

@@ -113,6 +113,9 @@ def rescore_lines(
         repository, rules, routed.people, listed_at, quiet_since=quiet_since, dry_run=dry_run
     )
     deferred, tally.deferred = tally.deferred, set()
+    if dry_run:  # a lead merged since it was routed: what it would become is the catch-up's to find
+        tally.deferred = deferred
+        deferred = set()
     caught = catch_up(deferred, lambda ids: (read_lines(), ()), repository, rules, clock)
     tally.add(caught)
     return Run(
@@ -133,18 +136,19 @@ def catch_up(
     clock: Clock,
     *,
     attempts: int = CATCH_UP_ATTEMPTS,
+    has_time: Callable[[], bool] = lambda: True,
 ) -> Tally:
     """Re-join the leads the first pass left alone: each person (and every id merged into them) read
     *first*, then their history loaded (``load``: lines, and events read from lines, holding every
     message of those ids archived until the call), then rebuilt and written on the version read. A
     message scored live was archived before its lead was written, so anything the read lead holds is in
     the history loaded after it; a write that lands in between fails its condition and the person is
-    tried again. What is still pending after
-    ``attempts`` is left in ``deferred`` (live scoring keeps it; a later run picks it up)."""
+    tried again. What is still pending after ``attempts``, or when ``has_time`` says no more, is left in
+    ``deferred`` (live scoring keeps it up to date meanwhile; a later run re-scores it)."""
     tally = Tally()
     waiting = set(pending)
     for _ in range(attempts):
-        if not waiting:
+        if not waiting or not has_time():
             break
         at = clock()
         persons = _persons(repository, waiting)
