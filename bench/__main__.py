@@ -16,10 +16,10 @@ BENCHMARKS = (
     "storage_cost",
     "identity_cost",
     "decay_scan",
+    "rescore_cost",
     "list_cost",
     "handler_init",
     "speed_to_lead",
-    "rescore_cost",
 )
 BENCH_DIR = Path(__file__).resolve().parent
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.constructs import rescoring
 from infra.constructs.alerts import Alerts
 from infra.constructs.api import TrackingApi
 from infra.constructs.ingest import EventQueue
 from infra.constructs.keys import ApiKeys
-from infra.constructs.rescoring import Rescoring, Workers
 from infra.constructs.scoring import FunctionSchedule
 from infra.constructs.storage import EventArchive, LeadsTable
 from infra.functions import service_function, shared_layer
@@ -46,20 +46,20 @@ class LeadScoringStack(Stack):
         keys = ApiKeys(self, "Keys")
         queue = EventQueue(self, "Events")
         alerts = Alerts(self, "Alerts", alert_email=alert_email)
-        rescoring = Rescoring(self, "Rescoring", access_logs=archive.access_logs)
+        rescore = rescoring.Rescoring(self, "Rescoring", access_logs=archive.access_logs)
 
         # Each function gets the variables its FunctionSpec names, from these values.
         environment = {
             resources.ENV_TABLE_NAME: leads.table.table_name,
             resources.ENV_QUEUE_URL: queue.queue.queue_url,
             resources.ENV_ARCHIVE_BUCKET: archive.bucket.bucket_name,
+            resources.ENV_RESCORE_BUCKET: rescore.work.bucket_name,
             resources.ENV_TOPIC_ARN: alerts.topic.topic_arn,
             resources.ENV_WRITE_KEYS_SECRET: keys.write.secret_arn,
             resources.ENV_READ_KEYS_SECRET: keys.read.secret_arn,
             resources.ENV_ADMIN_KEYS_SECRET: keys.admin.secret_arn,
             resources.ENV_RULES_PATH: resources.LAYER_RULES_PATH,
             resources.ENV_OPENAPI_PATH: resources.LAYER_OPENAPI_PATH,
-            resources.ENV_RESCORE_BUCKET: rescoring.work.bucket_name,
         }
         layer = shared_layer(self, "SharedLayer", layer_dir)
         functions = {
@@ -94,6 +94,11 @@ class LeadScoringStack(Stack):
         alerts.grant_publish(notify)
         # An alert names the account's other engaged people.
         leads.grant_calls(notify, ["BatchGetItem", "Query"], indexes=[by_account])
+        # The re-scoring job: its workers and their grants (constructs/rescoring.py).
+        workers = rescoring.Workers(
+            functions["rescore_shuffle"], functions["rescore_shard"], functions["rescore_catchup"]
+        )
+        rescore_job = rescore.run_with(workers, leads=leads, archive=archive)
 
         # What invokes each function: the API, the queue, the schedule, the stream.
         api = TrackingApi(
@@ -115,10 +120,6 @@ class LeadScoringStack(Stack):
             description="Purge the raw archive of the people erased on request",
         )
         alerts.listen_to(leads.table, notify)
-        workers = Workers(
-            *(functions[name] for name in ("rescore_shuffle", "rescore_shard", "rescore_catchup"))
-        )
-        rescore_job = rescoring.run_with(workers, leads=leads, archive=archive)
 
         outputs = {
             "ApiUrl": (api.url, "The tracking endpoint: point Segment / RudderStack SDKs and forms here"),
@@ -134,16 +135,16 @@ class LeadScoringStack(Stack):
                 archive.bucket.bucket_name,
                 "Every accepted event, one object per SQS batch",
             ),
+            "RescoreStateMachineArn": (
+                rescore_job.state_machine_arn,
+                "The re-scoring job: leadscore rescore --aws <this> (docs/rescore.md)",
+            ),
             "EventQueueUrl": (
                 queue.queue.queue_url,
                 "Other producers may send Segment messages here (docs/producers.md)",
             ),
             "DeadLetterQueueUrl": (queue.dead_letters.queue_url, "Events that failed scoring three times"),
             "AlertFailuresQueueUrl": (alerts.stream_failures.queue_url, "Stream records notify failed on"),
-            "RescoreStateMachineArn": (
-                rescore_job.state_machine_arn,
-                "The re-scoring job: leadscore rescore --aws <this> (docs/rescore.md)",
-            ),
         }
         for name, (value, meaning) in outputs.items():
             CfnOutput(self, name, value=value, description=meaning)

@@ -48,13 +48,14 @@ def rescored_record(
     due = reminder_due_at(rules, state)
     if due is not None and due <= epoch(now):
         state = state.but(alerted={**state.alerted, REMINDER: epoch(now)})
-    # Only the state, the version and the indexed due time are read of the record it replaces.
-    base = LeadRecord.model_construct(
-        lead_id=person,
-        version=stored.version if stored else 0,
-        state=state,
-        summary=stored.summary if stored else LeadSummary.of(score_lead(rules, state, now)),
-        decay_due_at=stored.decay_due_at if stored else None,
+    # The stored record with the rebuilt state: whatever else it carries (the version, the indexed due
+    # time, marks kept beside the facts) carries over as a live write would carry it.
+    base = (
+        stored.model_copy(update={"state": state})
+        if stored is not None
+        else LeadRecord.model_construct(
+            lead_id=person, version=0, state=state, summary=LeadSummary.of(score_lead(rules, state, now))
+        )
     )
     record = evaluated_record(person, base, [], rules, now)
     return record.model_copy(update={"signals": []})
