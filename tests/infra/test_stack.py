@@ -114,6 +114,7 @@ def test_each_function_gets_the_environment_its_spec_names_from_the_real_resourc
     assert variables["POWERTOOLS_SERVICE_NAME"] == resources.SERVICE
     expected = {
         resources.ENV_TABLE_NAME: {"Ref": only(synthesized, "AWS::DynamoDB::Table")},
+        resources.ENV_RESCORE_BUCKET: {"Ref": logged_bucket_id(synthesized, "rescore/")},
         resources.ENV_QUEUE_URL: {
             "Ref": only(
                 synthesized,
@@ -122,7 +123,6 @@ def test_each_function_gets_the_environment_its_spec_names_from_the_real_resourc
             )
         },
         resources.ENV_ARCHIVE_BUCKET: {"Ref": archive_id(synthesized)},
-        resources.ENV_RESCORE_BUCKET: {"Ref": logged_bucket_id(synthesized, "rescore/")},
         resources.ENV_TOPIC_ARN: {"Ref": only(synthesized, "AWS::SNS::Topic")},
         resources.ENV_WRITE_KEYS_SECRET: {"Ref": secret_id(synthesized, "Write keys")},
         resources.ENV_READ_KEYS_SECRET: {"Ref": secret_id(synthesized, "Read keys")},
