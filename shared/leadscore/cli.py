@@ -74,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_queue.register(commands)
     cli_outcomes.register(commands)
     cli_replay.register(commands)
+    cli_rescore.register(commands)
     cli_contacts.register(commands)
     cli_report.register(commands)
-    cli_rescore.register(commands)
     return parser
 
 
