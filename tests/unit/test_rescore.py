@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 from bench import prices
 from leadscore.cli_rescore import run_job, summary_text
 from leadscore.engine import score_lead
+from leadscore.events import Event
 from leadscore.replay import replay_person
 from leadscore.rescore import cost
 from leadscore.rescore.fanout import summarise
 from leadscore.rescore.job import catch_up
 from leadscore.rescore.people import rescored_record
-from leadscore.rescore.writer import nothing_to_write
+from leadscore.rescore.writer import nothing_to_write, write_people
 from leadscore.resources import FUNCTIONS
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
@@ -173,3 +174,12 @@ def test_a_catch_up_out_of_time_leaves_its_leads_deferred_untouched() -> None:
     )
 
     assert (tally.deferred, tally.written, loaded, repository.items) == ({"ann@roboco.com"}, 0, [], {})
+
+
+def test_a_person_whose_history_is_all_dated_later_is_left_as_it_is() -> None:
+    repository = InMemoryLeadRepository()
+    later = Event(message_id="m-1", lead_id=LEAD, kind="page", properties={"path": "/pricing"}, timestamp=NOW)
+
+    tally = write_people(repository, RULES, {LEAD: [later]}, NOW - timedelta(days=1), quiet_since=None)
+
+    assert (tally.written, tally.unchanged, repository.items) == (0, 0, {})

@@ -129,6 +129,10 @@ def _write_one(
         tally.deferred.add(person)
         return
     record = stored if isinstance(stored, LeadRecord) else None
+    if not any(event.timestamp <= now for event in events):
+        # Only history dated after now (a producer's clock ahead): nothing to rebuild yet.
+        tally.unchanged += record is not None
+        return
     rescored = rescored_record(person, events, rules, now, record)
     before = record.summary.band if record else "-"
     after = rescored.summary.band
