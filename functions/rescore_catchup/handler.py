@@ -28,5 +28,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         clock=lambda: datetime.now(UTC),
         has_time=lambda: context.get_remaining_time_in_millis() > STOP_WITH_MILLIS_LEFT,
     )
-    logger.info("re-score finished", extra={"deferred": len(summary["deferred"])})
+    logger.info("re-score finished", extra={"deferred": summary["deferred"]})
     return summary

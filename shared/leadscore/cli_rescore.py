@@ -107,7 +107,7 @@ def _in_aws(arguments: argparse.Namespace, rules: RuleSet) -> int:
     if not summary:
         return 1
     print(json.dumps(summary) if arguments.json else summary_text(summary))
-    return 1 if summary["deferred"] else 0
+    return 1 if summary["deferred"] else 0  # a count: the ids are in the run's summary.json
 
 
 def _as_json(run: Run) -> dict[str, Any]:
@@ -121,12 +121,17 @@ def _as_json(run: Run) -> dict[str, Any]:
     }
 
 
-def tally_text(tally: Tally, *, dry_run: bool = False) -> str:
-    """What a re-score did (or would do), for a person: counts, band transitions, the leads that rose."""
+def tally_text(
+    tally: Tally, *, dry_run: bool = False, deferred: int | None = None, rose: int | None = None
+) -> str:
+    """What a re-score did (or would do), for a person: counts, band transitions, the leads that rose.
+    ``deferred`` and ``rose``: the counts, where the tally holds only the first few ids (the AWS job)."""
+    deferred = len(tally.deferred) if deferred is None else deferred
+    rose = len(tally.raised) if rose is None else rose
     lines = [
         f"  {'would write' if dry_run else 'written'} {tally.written:,}, unchanged {tally.unchanged:,}, "
-        f"erased people skipped {tally.erased:,}, still deferred {len(tally.deferred):,}"
-        + (" (live activity kept them busy: run again)" if tally.deferred else ""),
+        f"erased people skipped {tally.erased:,}, still deferred {deferred:,}"
+        + (" (live activity kept them busy: run again)" if deferred else ""),
         "",
         "band transitions (stored -> re-scored; '-' had no lead yet):",
     ]
@@ -137,12 +142,14 @@ def tally_text(tally: Tally, *, dry_run: bool = False) -> str:
             )
     lines += [
         "",
-        f"leads that rose to a higher band: {len(tally.raised):,} (no alert sent; sales' lists show them)",
+        f"leads that rose to a higher band: {rose:,} (no alert sent; sales' lists show them)",
     ]
     for lead_id, before, after, score in sorted(tally.raised, key=lambda row: -row[3])[:SHOWN_LEADS]:
         lines.append(f"  {lead_id:<40} {before} -> {after} {score:g}")
-    if len(tally.raised) > SHOWN_LEADS:
-        lines.append(f"  ... and {len(tally.raised) - SHOWN_LEADS:,} more (--json lists them all)")
+    shown = min(len(tally.raised), SHOWN_LEADS)
+    if rose > shown:
+        where = "--json lists them all" if rose == len(tally.raised) else "the leads' lists show them"
+        lines.append(f"  ... and {rose - shown:,} more ({where})")
     return "\n".join(lines)
 
 
@@ -204,7 +211,7 @@ def summary_text(summary: dict[str, Any]) -> str:
         written=int(shard.get("written", 0) + finish.get("written", 0)),
         unchanged=int(shard.get("unchanged", 0) + finish.get("unchanged", 0)),
         erased=int(shard.get("erased", 0) + finish.get("erased", 0)),
-        deferred=set(summary["deferred"]),
+        deferred=set(summary["deferred_ids"]),
     )
     tally.transitions.update({(before, after): count for before, after, count in summary["transitions"]})
     tally.raised = [(lead, before, after, score) for lead, before, after, score in summary["raised"]]
@@ -214,7 +221,11 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"lines ({objects:,} objects); caught up after live activity {int(finish.get('written', 0)):,}",
         f"  lines of erased people dropped {int(shuffle.get('erased_lines', 0)):,}; unreadable lines skipped "
         f"{int(shuffle.get('unreadable', 0)):,}",
-        tally_text(tally),
+        tally_text(
+            tally,
+            deferred=int(summary["deferred"]),
+            rose=int(shard.get("raised_count", 0) + finish.get("raised_count", 0)),
+        ),
         "",
         "cost, as billed (us-east-1 list prices, no free tier):",
         cost_text(

@@ -354,7 +354,7 @@ def test_the_aws_job_writes_what_replay_gives_and_a_second_run_nothing(
         SHARDS,
     )
     assert steps["shuffle"]["erased_lines"] == 2  # Dan's identify and page
-    assert (steps["finish"]["written"], summary["deferred"]) == (0, [])
+    assert (steps["finish"]["written"], summary["deferred"], summary["deferred_ids"]) == (0, 0, [])
     assert steps["shard"]["write_units"] == 3
     assert "re-scored 3 leads from 10 archived lines" in summary_text(summary)
     at = datetime.now(UTC)
@@ -402,5 +402,5 @@ def test_the_aws_job_re_joins_a_live_batch_that_lands_between_its_read_and_its_w
 
     assert (summary["steps"]["shard"]["written"], summary["steps"]["shard"]["deferred"]) == (0, 3)
     assert racing.lost == ["ann@roboco.com"]
-    assert (summary["steps"]["finish"]["written"], summary["deferred"]) == (3, [])
+    assert (summary["steps"]["finish"]["written"], summary["deferred"], summary["deferred_ids"]) == (3, 0, [])
     assert_ann_holds_everything_once(racing, aws, job.rules)

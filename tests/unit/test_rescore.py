@@ -74,10 +74,11 @@ def test_a_runs_bill_is_its_counted_usage_at_list_prices() -> None:
             usage("shuffle", 1, 1000, s3_get=500, s3_put=1000, read_units=2000.0, lines=9, objects=500),
             usage("shuffle", 1, 3000, s3_get=200, s3_put=1000, read_units=1000.0, lines=1, objects=200),
             usage("shard", 1, 2000, s3_get=2, s3_list=1, read_units=100.0, write_units=100.0, written=100),
-            usage("finish", 1, 500, s3_list=3, deferred=[]),
+            usage("finish", 1, 500, s3_list=3, deferred=2, deferred_ids=["ann@roboco.com", "ben@bankly.com"]),
         ]
     )
     steps = summary["steps"]
+    assert (summary["deferred"], summary["deferred_ids"]) == (2, ["ann@roboco.com", "ben@bankly.com"])
     transitions = [["warm", "hot", 10], ["cold", "cold", 80], ["-", "warm", 5]]
 
     bill = {line.what: line for line in cost.run_cost(steps, archive_objects=700, transitions=transitions)}

@@ -180,7 +180,8 @@ def finish(
     own = {"step": "finish", **_tally_out(tally), **_usage(work, leads, started)}
     outputs = [output for key in request.manifests for output in work.map_outputs(key)]
     summary = summarise([*outputs, own])
-    work.put_summary(request.run, summary)
+    # Every id still deferred in the bucket; the execution's output (at most 256 KB) names the first few.
+    work.put_summary(request.run, {**summary, "deferred_ids": sorted(tally.deferred)})
     return summary
 
 
@@ -199,13 +200,16 @@ def _parsed(lines: Iterable[str]) -> Iterable[tuple[str, Event]]:
 
 
 def _tally_out(tally: Tally) -> dict[str, Any]:
+    """A child's output stays small (Step Functions passes at most 256 KB): counts, the first few ids."""
     out = tally.as_json()
     out["raised_count"] = len(tally.raised)
-    out["raised"] = out["raised"][:SHOWN_RAISED]
+    out["raised"] = out["raised"][:SHOWN]
+    out["deferred"] = len(tally.deferred)
+    out["deferred_ids"] = out["deferred_ids"] = sorted(tally.deferred)[:SHOWN]
     return out
 
 
-SHOWN_RAISED = 50
+SHOWN = 50
 USAGE = ("s3_get", "s3_put", "s3_list", "read_units", "write_units")
 
 
@@ -223,7 +227,8 @@ def _usage(work: Work, leads: MeteredLeads, started: float) -> dict[str, Any]:
 
 
 def summarise(outputs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Every child's output summed by step: counts, transitions, the leads that rose, the usage."""
+    """Every child's output summed by step: counts, transitions, the leads that rose, the usage; what the
+    last step left deferred (its count, and the first few ids)."""
     steps: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     transitions: Counter[tuple[str, str]] = Counter()
     raised: list[list[Any]] = []
@@ -233,15 +238,15 @@ def summarise(outputs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         for name, value in output.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 steps[step][name] += value
-        steps[step]["deferred"] += len(output.get("deferred", []))
         transitions.update({(before, after): count for before, after, count in output.get("transitions", [])})
         raised += output.get("raised", [])
         if step == "finish":
-            deferred = output["deferred"]
+            deferred = output.get("deferred_ids", [])
     raised.sort(key=lambda row: -row[3])
     return {
         "steps": {step: dict(counts) for step, counts in steps.items()},
         "transitions": [[*pair, count] for pair, count in sorted(transitions.items()) if count],
-        "raised": raised[:SHOWN_RAISED],
-        "deferred": deferred,
+        "raised": raised[:SHOWN],
+        "deferred": int(steps["finish"].get("deferred", 0)) if "finish" in steps else 0,
+        "deferred_ids": deferred,
     }
