@@ -205,7 +205,7 @@ def _tally_out(tally: Tally) -> dict[str, Any]:
     out["raised_count"] = len(tally.raised)
     out["raised"] = out["raised"][:SHOWN]
     out["deferred"] = len(tally.deferred)
-    out["deferred_ids"] = out["deferred_ids"] = sorted(tally.deferred)[:SHOWN]
+    out["deferred_ids"] = sorted(tally.deferred)[:SHOWN]
     return out
 
 
