@@ -31,7 +31,6 @@ class Routed:
     """Archived lines as each person's events, and what was left out."""
 
     people: dict[str, list[Event]] = field(default_factory=dict)
-    ids: dict[str, StoredItem] = field(default_factory=dict)
     unreadable: int = 0
     erased_lines: int = 0
 
@@ -43,14 +42,14 @@ def route(lines: Sequence[Line], repository: Leads, at: datetime, parsed: Sequen
     ids = ids_named(lines) | {lead_id for event in parsed for lead_id in event_ids(event)}
     stored = read_along_merges(repository, ids, consistent=False)
     gone = {lead_id for lead_id, item in stored.items() if isinstance(item, ErasedLead)}
-    routed = Routed(ids=stored)
+    routed = Routed()
     events = [event for event in parsed if gone.isdisjoint(event_ids(event))]
     for read in readable_events(lines, at, {erasure_key(lead_id) for lead_id in gone}):
         if isinstance(read, Event):
             events.append(read)
         else:
             routed.unreadable += 1
-    named = sum(1 for _, line in lines if line.strip()) + len(parsed)
+    named = sum(1 for _, line in lines if line.strip() and not line.lstrip().startswith("#")) + len(parsed)
     routed.erased_lines = named - len(events) - routed.unreadable
     routed.people = people_of(events, markers_of(stored))
     return routed
