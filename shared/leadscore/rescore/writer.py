@@ -123,12 +123,10 @@ def _write_one(
     if isinstance(stored, ErasedLead):
         tally.erased += 1
         return
-    if isinstance(stored, MergedLead) or (
-        isinstance(stored, LeadRecord) and quiet_since is not None and stored.summary.as_of >= quiet_since
-    ):
+    if isinstance(stored, MergedLead):
         tally.deferred.add(person)
         return
-    record = stored if isinstance(stored, LeadRecord) else None
+    record = stored
     if not any(event.timestamp <= now for event in events):
         # Only history dated after now (a producer's clock ahead): nothing to rebuild yet.
         tally.unchanged += record is not None
@@ -136,10 +134,15 @@ def _write_one(
     rescored = rescored_record(person, events, rules, now, record)
     before = record.summary.band if record else "-"
     after = rescored.summary.band
-    tally.transitions[before, after] += 1
     if record is not None and nothing_to_write(record, rescored, rules):
+        tally.transitions[before, after] += 1
         tally.unchanged += 1
         return
+    if record is not None and quiet_since is not None and record.summary.as_of >= quiet_since:
+        # Written since the history was listed: it may hold messages this history lacks.
+        tally.deferred.add(person)
+        return
+    tally.transitions[before, after] += 1
     try:
         if not dry_run:
             repository.save(rescored, expected_version=record.version if record else 0)
