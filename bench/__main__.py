@@ -16,6 +16,7 @@ BENCHMARKS = (
     "storage_cost",
     "identity_cost",
     "decay_scan",
+    "rescore_cost",
     "list_cost",
     "handler_init",
     "speed_to_lead",

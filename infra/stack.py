@@ -12,6 +12,7 @@ from pathlib import Path
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.constructs import rescoring
 from infra.constructs.alerts import Alerts
 from infra.constructs.api import TrackingApi
 from infra.constructs.ingest import EventQueue
@@ -48,12 +49,14 @@ class LeadScoringStack(Stack):
         keys = ApiKeys(self, "Keys")
         queue = EventQueue(self, "Events")
         alerts = Alerts(self, "Alerts", alert_email=alert_email)
+        rescore = rescoring.Rescoring(self, "Rescoring", access_logs=archive.access_logs)
 
         # Each function gets the variables its FunctionSpec names, from these values.
         environment = {
             resources.ENV_TABLE_NAME: leads.table.table_name,
             resources.ENV_QUEUE_URL: queue.queue.queue_url,
             resources.ENV_ARCHIVE_BUCKET: archive.bucket.bucket_name,
+            resources.ENV_RESCORE_BUCKET: rescore.work.bucket_name,
             resources.ENV_TOPIC_ARN: alerts.topic.topic_arn,
             resources.ENV_WRITE_KEYS_SECRET: keys.write.secret_arn,
             resources.ENV_READ_KEYS_SECRET: keys.read.secret_arn,
@@ -96,6 +99,11 @@ class LeadScoringStack(Stack):
         alerts.grant_publish(notify)
         # An alert names the account's other engaged people.
         leads.grant_calls(notify, ["BatchGetItem", "Query"], indexes=[by_account])
+        # The re-scoring job: its workers and their grants (constructs/rescoring.py).
+        workers = rescoring.Workers(
+            functions["rescore_shuffle"], functions["rescore_shard"], functions["rescore_catchup"]
+        )
+        rescore_job = rescore.run_with(workers, leads=leads, archive=archive)
 
         # What invokes each function: the API, the queue, the schedule, the stream.
         api = TrackingApi(
@@ -146,6 +154,10 @@ class LeadScoringStack(Stack):
             "ArchiveBucketName": (
                 archive.bucket.bucket_name,
                 "Every accepted event, one object per SQS batch",
+            ),
+            "RescoreStateMachineArn": (
+                rescore_job.state_machine_arn,
+                "The re-scoring job: leadscore rescore --aws <this> (docs/rescore.md)",
             ),
             "EventQueueUrl": (
                 queue.queue.queue_url,

@@ -17,6 +17,7 @@ from leadscore import (
     cli_queue,
     cli_replay,
     cli_report,
+    cli_rescore,
     cli_rules,
     cli_train,
 )
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_queue.register(commands)
     cli_outcomes.register(commands)
     cli_replay.register(commands)
+    cli_rescore.register(commands)
     cli_contacts.register(commands)
     cli_report.register(commands)
     cli_train.register(commands)

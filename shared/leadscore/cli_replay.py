@@ -22,11 +22,11 @@ import boto3
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.adapters.messaging import S3EventArchive
-from leadscore.erasure import ids_of
 from leadscore.identity import erasure_key
 from leadscore.replay import Comparison, compare, recorded_events
+from leadscore.rescore.people import ids_named
 from leadscore.rules import DEFAULT_RULES_FILE, RuleFileError, load_rules
-from leadscore.segment import InvalidMessage, loads
+from leadscore.segment import InvalidMessage
 
 Line = tuple[str, str]
 """Where a line was read (file or object, and line number), and the line."""
@@ -132,18 +132,6 @@ def archive_lines(
                 yield from _numbered("-", (line.rstrip("\n") for line in sys.stdin))
             elif _from(str(file), since):
                 yield from _numbered(str(file), _file_lines(file))
-
-
-def ids_named(lines: Iterable[Line]) -> set[str]:
-    """Every lead id the lines name (to look each up once on the suppression list)."""
-    ids: set[str] = set()
-    for _, line in lines:
-        try:
-            message = loads(line)
-        except InvalidMessage:
-            continue
-        ids.update(ids_of(message))
-    return ids
 
 
 def _file_lines(file: Path) -> list[str]:

@@ -9,7 +9,7 @@ person they were linked to. The live service equals it (the property tests hold 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,17 +25,38 @@ def replay_states(
     rules: RuleSet, events: Iterable[Event], at: datetime
 ) -> dict[str, tuple[LeadState, list[Signal]]]:
     """Each person's state and the signals it raised, from the events that happened by ``at``."""
-    states: dict[str, LeadState] = {}
-    signals: dict[str, list[Signal]] = defaultdict(list)
-    happened = [event for event in events if event.timestamp <= at]
-    links: dict[str, str] = {}
+    people = people_of([event for event in events if event.timestamp <= at], {})
+    return {person: replay_person(rules, person, happened) for person, happened in people.items()}
+
+
+def replay_person(rules: RuleSet, person: str, events: Iterable[Event]) -> tuple[LeadState, list[Signal]]:
+    """One person's state from their events, each evaluated at its own moment, in time order."""
+    state: LeadState | None = None
+    signals: list[Signal] = []
+    for event in sorted(events, key=_in_time):
+        evaluation = evaluate(rules, state, [event], event.timestamp, lead_id=person)
+        state = evaluation.state
+        signals.extend(evaluation.signals)
+    if state is None:
+        raise ValueError(f"{person}: no events to replay")
+    return state, signals
+
+
+def people_of(events: Iterable[Event], markers: Mapping[str, str]) -> dict[str, list[Event]]:
+    """Each person's events, people in the order of their first event. An id a stored merge marker names
+    (``markers``: merged id to the lead it went into) belongs to that lead; any other id follows the
+    links the messages declare, earliest first."""
+    happened = sorted(events, key=_in_time)
+    links = dict(markers)
     add_links(links, links_in_order(happened))
-    for event in sorted(happened, key=lambda item: (item.timestamp, item.message_id)):
-        person = person_of(event.lead_id, links)
-        evaluation = evaluate(rules, states.get(person), [event], event.timestamp, lead_id=person)
-        states[person] = evaluation.state
-        signals[person].extend(evaluation.signals)
-    return {lead_id: (state, signals[lead_id]) for lead_id, state in states.items()}
+    people: dict[str, list[Event]] = defaultdict(list)
+    for event in happened:
+        people[person_of(event.lead_id, links)].append(event)
+    return dict(people)
+
+
+def _in_time(event: Event) -> tuple[datetime, str]:
+    return event.timestamp, event.message_id
 
 
 def recorded_events(

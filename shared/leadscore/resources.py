@@ -16,6 +16,7 @@ SERVICE = "leadscore"
 ENV_TABLE_NAME = "TABLE_NAME"
 ENV_QUEUE_URL = "SCORE_QUEUE_URL"
 ENV_ARCHIVE_BUCKET = "ARCHIVE_BUCKET"
+ENV_RESCORE_BUCKET = "RESCORE_BUCKET"
 ENV_TOPIC_ARN = "ALERT_TOPIC_ARN"
 ENV_WRITE_KEYS_SECRET = "WRITE_KEYS_SECRET"
 ENV_READ_KEYS_SECRET = "READ_KEYS_SECRET"
@@ -168,6 +169,17 @@ DECAY_SCHEDULE_LOCAL_SECONDS = 60
 PURGE_SCHEDULE = "rate(1 day)"
 PURGE_SCHEDULE_LOCAL_SECONDS = 60
 
+# The re-scoring job (docs/rescore.md): map 1 shuffles archived lines into shards by person, map 2 rebuilds
+# and writes each shard's leads, then the catch-up re-joins leads live activity reached meanwhile. 1,000 is
+# the most items States.ArrayRange makes: 10,000 leads a shard at 10 million leads.
+RESCORE_SHARDS = 1000
+# Archive objects per shuffle invocation (ItemBatcher), and how many run at once in each map.
+RESCORE_OBJECTS_PER_SHUFFLE = 500
+RESCORE_SHUFFLE_CONCURRENCY = 100
+RESCORE_SHARD_CONCURRENCY = 50
+# Shards and results of a run are kept this long in the work bucket, then expire.
+RESCORE_WORK_DAYS = 7
+
 FUNCTIONS = {
     "collect": FunctionSpec(
         name="collect",
@@ -210,6 +222,27 @@ FUNCTIONS = {
         memory_mb=512,
         timeout_seconds=30,
         env=(ENV_TOPIC_ARN, ENV_RULES_PATH, ENV_TABLE_NAME),
+    ),
+    "rescore_shuffle": FunctionSpec(
+        name="rescore_shuffle",
+        description="Re-scoring, map 1: routes archived messages to their person and writes them by shard",
+        memory_mb=1024,
+        timeout_seconds=900,
+        env=(ENV_TABLE_NAME, ENV_ARCHIVE_BUCKET, ENV_RESCORE_BUCKET),
+    ),
+    "rescore_shard": FunctionSpec(
+        name="rescore_shard",
+        description="Re-scoring, map 2: rebuilds one shard's leads from their history and writes them",
+        memory_mb=1769,
+        timeout_seconds=900,
+        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_RESCORE_BUCKET),
+    ),
+    "rescore_catchup": FunctionSpec(
+        name="rescore_catchup",
+        description="Re-scoring, last step: re-joins the leads live activity reached, sums up the run",
+        memory_mb=1024,
+        timeout_seconds=900,
+        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_ARCHIVE_BUCKET, ENV_RESCORE_BUCKET),
     ),
 }
 

@@ -33,6 +33,8 @@ pytestmark = pytest.mark.infra
 
 LOGGING = {"logs:CreateLogStream", "logs:PutLogEvents"}
 SECRET_READ = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+# The re-scoring job's workers (tests/infra/test_rescoring.py tests them).
+RESCORE_WORKERS = ("rescore_shuffle", "rescore_shard", "rescore_catchup")
 
 
 def function_named(synthesized: Synthesized, name: str) -> tuple[str, dict[str, Any]]:
@@ -114,6 +116,7 @@ def test_each_function_gets_the_environment_its_spec_names_from_the_real_resourc
     assert variables["POWERTOOLS_SERVICE_NAME"] == resources.SERVICE
     expected = {
         resources.ENV_TABLE_NAME: {"Ref": only(synthesized, "AWS::DynamoDB::Table")},
+        resources.ENV_RESCORE_BUCKET: {"Ref": logged_bucket_id(synthesized, "rescore/")},
         resources.ENV_QUEUE_URL: {
             "Ref": only(
                 synthesized,
@@ -136,11 +139,15 @@ def test_each_function_gets_the_environment_its_spec_names_from_the_real_resourc
 
 
 def archive_id(synthesized: Synthesized) -> str:
-    """The archive bucket: the one that logs its accesses (to the other)."""
+    """The archive bucket: the one that logs its accesses (to the access-log bucket) under archive/."""
+    return logged_bucket_id(synthesized, "archive/")
+
+
+def logged_bucket_id(synthesized: Synthesized, prefix: str) -> str:
     (logical_id,) = [
         logical_id
         for logical_id, body in synthesized.of_type("AWS::S3::Bucket").items()
-        if "LoggingConfiguration" in body["Properties"]
+        if body["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == prefix
     ]
     return logical_id
 
@@ -196,7 +203,7 @@ def test_the_table_is_on_demand_recoverable_streamed_and_indexed_as_specified(
 
 def test_the_archive_is_private_encrypted_tls_only_logged_and_kept(synthesized: Synthesized) -> None:
     buckets = synthesized.of_type("AWS::S3::Bucket")
-    assert len(buckets) == 2
+    assert len(buckets) == 3  # the archive, its access logs, the re-scoring job's work
     for logical_id, bucket in buckets.items():
         assert bucket["DeletionPolicy"] == "Retain"
         properties = bucket["Properties"]
@@ -458,7 +465,7 @@ def test_wildcards_are_only_where_aws_allows_nothing_narrower(synthesized: Synth
 
 
 def test_only_score_and_purge_touch_the_archive_and_only_under_its_prefix(synthesized: Synthesized) -> None:
-    for name in FUNCTIONS.keys() - {"score", "purge"}:
+    for name in FUNCTIONS.keys() - {"score", "purge", *RESCORE_WORKERS}:
         assert not {action for action in policy_actions(synthesized, name) if action.startswith("s3:")}, name
     archive = {"Fn::GetAtt": [archive_id(synthesized), "Arn"]}
     under_prefix = {"Fn::Join": ["", [archive, f"/{resources.ARCHIVE_PREFIX}*"]]}
@@ -556,9 +563,24 @@ def test_cdk_nag_passes_and_every_acknowledgment_has_a_reason(
     assert {finding["ruleName"].split("[")[0] for finding in acknowledged} == ACKNOWLEDGED
     assert all(len(finding["reason"]) > 60 for finding in acknowledged)
     wildcards = {finding["ruleName"] for finding in acknowledged if "IAM5" in finding["ruleName"]}
+    work = logged_bucket_id(synthesis, "rescore/")
+    (job,) = synthesis.of_type("AWS::StepFunctions::StateMachine")
+    execution = (
+        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+        f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{job}"}}]}}]}}'
+    )
     assert wildcards == {
         "AwsSolutions-IAM5[Resource::*]",
         f"AwsSolutions-IAM5[Resource::<{archive_id(synthesis)}.Arn>/{resources.ARCHIVE_PREFIX}*]",
+        # The re-scoring job: its workers' objects, the maps' child executions and result files.
+        f"AwsSolutions-IAM5[Resource::<{work}.Arn>/runs/*]",
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<{work}>/*]",
+        f"AwsSolutions-IAM5[Resource::{execution}:*]",
+        f"AwsSolutions-IAM5[Resource::{execution}/*:*]",
+        *(
+            f"AwsSolutions-IAM5[Resource::<{function_named(synthesis, name)[0]}.Arn>:*]"
+            for name in RESCORE_WORKERS
+        ),
     }
 
 
