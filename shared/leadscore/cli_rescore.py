@@ -27,6 +27,7 @@ from leadscore.rescore.job import Run, rescore_lines
 from leadscore.rescore.writer import Tally
 from leadscore.resources import RESCORE_SHARDS
 from leadscore.rules import RuleFileError, RuleSet, load_rules
+from leadscore.settings import retention
 
 SHOWN_LEADS = 50
 
@@ -44,6 +45,12 @@ def register(commands: Any) -> None:
     rescore.add_argument("--table", help="the TableName output (local stack: leadscore-leads)")
     rescore.add_argument("--endpoint-url", default=None, help="another AWS endpoint (the local stack's moto)")
     rescore.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
+    rescore.add_argument(
+        "--retention-days",
+        type=int,
+        default=0,
+        help="the stack's retentionDays (leads written get the expiry score gives them; default: none)",
+    )
     rescore.add_argument("--json", action="store_true", help="one JSON object")
     rescore.add_argument(
         "--aws",
@@ -65,7 +72,7 @@ def _rescore(arguments: argparse.Namespace) -> int:
         print("rescore: --archive and --table are required (or --aws)", file=sys.stderr)
         return 2
     client = boto3.client("dynamodb", endpoint_url=arguments.endpoint_url)
-    repository = DynamoLeadRepository(arguments.table, client)
+    repository = DynamoLeadRepository(arguments.table, client, retention=retention(arguments.retention_days))
     try:
         run = rescore_lines(
             lambda: list(archive_lines(arguments.archive, since=None, endpoint_url=arguments.endpoint_url)),

@@ -235,14 +235,14 @@ FUNCTIONS = {
         description="Re-scoring, map 2: rebuilds one shard's leads from their history and writes them",
         memory_mb=1769,
         timeout_seconds=900,
-        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_RESCORE_BUCKET),
+        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_RESCORE_BUCKET, ENV_RETENTION_DAYS),
     ),
     "rescore_catchup": FunctionSpec(
         name="rescore_catchup",
         description="Re-scoring, last step: re-joins the leads live activity reached, sums up the run",
         memory_mb=1024,
         timeout_seconds=900,
-        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_ARCHIVE_BUCKET, ENV_RESCORE_BUCKET),
+        env=(ENV_TABLE_NAME, ENV_RULES_PATH, ENV_ARCHIVE_BUCKET, ENV_RESCORE_BUCKET, ENV_RETENTION_DAYS),
     ),
 }
 

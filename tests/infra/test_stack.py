@@ -970,6 +970,8 @@ def test_retention_days_reach_the_functions_that_write_lead_items(customized: Sy
         "score",
         "decay",
         "leads",
+        "rescore_shard",
+        "rescore_catchup",
     }
 
 

@@ -405,3 +405,32 @@ def test_the_aws_job_re_joins_a_live_batch_that_lands_between_its_read_and_its_w
     assert racing.lost == ["ann@roboco.com"]
     assert (summary["steps"]["finish"]["written"], summary["deferred"], summary["deferred_ids"]) == (3, 0, [])
     assert_ann_holds_everything_once(racing, aws, job.rules)
+
+
+def test_the_job_sets_the_expiry_of_the_leads_it_writes_as_score_does(
+    history: DynamoLeadRepository,
+    aws: LocalResources,
+    invoke: Invoke,
+    job: Job,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(resources.ENV_RETENTION_DAYS, "90")
+    rescore_settings.cache_clear()
+    table.cache_clear()
+    started = (datetime.now(UTC) + timedelta(minutes=16)).isoformat()
+    run_job(
+        invoke,
+        aws,
+        job,
+        {"run": "ttl", "started": started, "shards": SHARDS, "rules_version": job.rules.version},
+    )
+    items = boto3.client("dynamodb").scan(TableName=aws.table_name)["Items"]
+    leads = {item["pk"]["S"]: item for item in items if item["sk"]["S"] == "L" and "mi" not in item}
+    assert set(leads) == {"L#ann@roboco.com", "L#ben@bankly.com", "L#cat@servo.io"}
+    for pk, item in leads.items():
+        last = lead(history, pk.removeprefix("L#")).state.last_at
+        assert last is not None
+        if pk == "L#ben@bankly.com":  # sales recorded an outcome for Ben: kept, never expires
+            assert ("exp" in item, item["kp"]) == (False, {"N": "1"})
+        else:
+            assert (int(item["exp"]["N"]), "kp" in item) == (last + 90 * 86400, False), pk

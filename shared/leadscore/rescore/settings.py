@@ -12,7 +12,7 @@ from leadscore import resources
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.adapters.rescore_work import S3RescoreWork
 from leadscore.rules import RuleSet
-from leadscore.settings import load_settings, rules_at
+from leadscore.settings import load_settings, retention, rules_at
 
 
 class RescoreSettings(BaseModel):
@@ -24,6 +24,8 @@ class RescoreSettings(BaseModel):
     work_bucket: str = Field(alias=resources.ENV_RESCORE_BUCKET, min_length=1)
     archive_bucket: str | None = Field(default=None, alias=resources.ENV_ARCHIVE_BUCKET)
     rules_path: Path | None = Field(default=None, alias=resources.ENV_RULES_PATH)
+    # The workers that write leads set their expiry as score does (map 1 writes none).
+    retention_days: int | None = Field(default=None, alias=resources.ENV_RETENTION_DAYS, ge=0)
 
 
 @cache
@@ -33,7 +35,8 @@ def rescore_settings() -> RescoreSettings:
 
 @cache
 def table() -> DynamoLeadRepository:
-    return DynamoLeadRepository(rescore_settings().table_name)
+    settings = rescore_settings()
+    return DynamoLeadRepository(settings.table_name, retention=retention(settings.retention_days or 0))
 
 
 def work_bucket() -> S3RescoreWork:
