@@ -197,7 +197,7 @@ def _settle(stack: LocalStackProcess, timeout: float = SETTLE_LIMIT_SECONDS) -> 
             if stack.queued(sqs, dead) != dead_before:
                 raise RuntimeError("messages reached the dead-letter queue under load")
             return time.monotonic()
-        time.sleep(0.2)
+        time.sleep(1.0)  # each look counts the queue: moto scans it
     return None
 
 
@@ -208,17 +208,20 @@ def main() -> None:
     arguments = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    print(
+        f"local stack under load: batches of {BATCH} over {LEADS:,} leads, {arguments.seconds:g} s a run",
+        flush=True,
+    )
     stack = LocalStackProcess()
     try:
         first = drive(stack, arguments.clients, arguments.seconds, seed=1)
+        print(first.line(f"{arguments.clients} clients, run 1"), flush=True)
         second = drive(stack, arguments.clients, arguments.seconds, seed=2)
+        print(second.line(f"{arguments.clients} clients, run 2"), flush=True)
         single = drive(stack, 1, arguments.seconds, seed=3)
+        print(single.line("1 client"), flush=True)
     finally:
         stack.stop()
-    print(f"local stack under load: batches of {BATCH} over {LEADS:,} leads, {arguments.seconds:g} s a run")
-    print(first.line(f"{arguments.clients} clients, run 1"))
-    print(second.line(f"{arguments.clients} clients, run 2"))
-    print(single.line("1 client"))
     loaded = (first, second)
     slowest = min(run.rate for run in loaded)
     p99 = max(run.percentile(0.99) for run in loaded)
