@@ -852,10 +852,11 @@ def _print_not_counted(sampled: set[str], leads: set[str]) -> None:
         "seen; their idle long polls (a fixed cost a month) and redeliveries of failed events are not "
         "counted.",
         "notify: invoked on the lead table's changes as its stream would deliver them (one stream batch per "
-        "score invocation); Lambda reads streams for free. One e-mail per published alert is assumed.",
-        "Not counted at all: DynamoDB and S3 storage, S3 GETs for replay, the decay function's runs, X-Ray "
-        "traces (tracing is active), CloudWatch metrics and alarms, Secrets Manager reads (one per container "
-        "every 5 minutes), KMS, data transfer, free tiers.",
+        "score invocation; the stream's filter on signals would skip batches that raised none, so its "
+        "invocations are over-counted); Lambda reads streams for free. One e-mail per published alert.",
+        "Not counted at all: DynamoDB and S3 storage, S3 GETs for replay, the decay function's runs, "
+        "CloudWatch metrics and alarms, Secrets Manager reads (one per container every 5 minutes), KMS, data "
+        "transfer, free tiers (X-Ray tracing is off).",
         "Failed events are counted once: SQS would redeliver them (more invocations, reads and writes).",
     ]
     if len(sampled) < len(leads):
