@@ -20,7 +20,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.constructs.storage import EventArchive, LeadsTable
+from infra.constructs.storage import EventArchive, LeadsTable, private_bucket
 from infra.nag import acknowledge, acknowledge_on_role, attribute_token
 from leadscore.adapters.rescore_work import RUNS_PREFIX
 from leadscore.resources import (
@@ -55,17 +55,14 @@ class Rescoring(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, access_logs: s3.IBucket) -> None:
         super().__init__(scope, construct_id)
-        self.work = s3.Bucket(
+        # Its objects expire by themselves; kept with the stack, as a bucket that still holds some cannot be
+        # deleted.
+        self.work = private_bucket(
             self,
             "Work",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="rescore/",
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(RESCORE_WORK_DAYS))],
-            # Its objects expire by themselves; a bucket that still holds some cannot be deleted.
-            removal_policy=RemovalPolicy.RETAIN,
         )
         self.state_machine: sfn.StateMachine | None = None
 

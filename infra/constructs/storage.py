@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -73,6 +74,20 @@ class LeadsTable(Construct):
         )
 
 
+def private_bucket(scope: Construct, construct_id: str, **settings: Any) -> s3.Bucket:
+    """A bucket of the stack's: private, TLS only, S3-managed encryption, kept when the stack is deleted
+    (what it holds outlives a redeploy); ``settings`` add its logs and lifecycle."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        **settings,
+    )
+
+
 class EventArchive(Construct):
     """Every accepted event as queued, under ``ARCHIVE_PREFIX``: private, TLS only, S3-managed
     encryption, to cheaper storage classes as it ages, with server access logs in a second bucket.
@@ -82,21 +97,12 @@ class EventArchive(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(ACCESS_LOG_DAYS))],
-            removal_policy=RemovalPolicy.RETAIN,
+        self.access_logs = private_bucket(
+            self, "AccessLogs", lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(ACCESS_LOG_DAYS))]
         )
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="archive/",
             lifecycle_rules=[
@@ -114,7 +120,6 @@ class EventArchive(Construct):
                     ],
                 )
             ],
-            removal_policy=RemovalPolicy.RETAIN,
         )
 
     def grant_put_raw(self, function: lambda_.IFunction) -> None:
