@@ -13,7 +13,7 @@ import gzip
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -159,12 +159,18 @@ def iso_moment(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def transition_lines(transitions: Mapping[tuple[str, str], int], *, width: int, same: str) -> list[str]:
+    """One line per band transition that happened, most frequent first; ``same`` marks a band kept."""
+    return [
+        f"  {before:>12} -> {after:<12} {count:>{width},}" + (f"   ({same})" if before == after else "")
+        for (before, after), count in sorted(transitions.items(), key=lambda item: -item[1])
+        if count
+    ]
+
+
 def _as_text(comparison: Comparison) -> str:
     lines = ["", "band transitions (current -> candidate):"]
-    for (before, after), count in sorted(comparison.transitions.items(), key=lambda item: -item[1]):
-        lines.append(
-            f"  {before:>12} -> {after:<12} {count:>7,}" + ("" if before != after else "   (unchanged)")
-        )
+    lines += transition_lines(comparison.transitions, width=7, same="unchanged")
     lines += ["", f"leads that change band: {len(comparison.changed):,}"]
     for change in comparison.changed[:SHOWN_LEADS]:
         lines.append(

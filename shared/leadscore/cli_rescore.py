@@ -21,15 +21,13 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.cli_replay import archive_lines
+from leadscore.cli_replay import SHOWN_LEADS, archive_lines, transition_lines
 from leadscore.rescore.cost import cost_text, run_cost
 from leadscore.rescore.job import Run, rescore_lines
 from leadscore.rescore.writer import Tally
 from leadscore.resources import RESCORE_SHARDS
 from leadscore.rules import RuleFileError, RuleSet, load_rules
 from leadscore.settings import retention
-
-SHOWN_LEADS = 50
 
 
 def register(commands: Any) -> None:
@@ -141,12 +139,8 @@ def tally_text(
         + (" (live activity kept them busy: run again)" if deferred else ""),
         "",
         "band transitions (stored -> re-scored; '-' had no lead yet):",
+        *transition_lines(tally.transitions, width=9, same="same band"),
     ]
-    for (before, after), count in sorted(tally.transitions.items(), key=lambda item: -item[1]):
-        if count:
-            lines.append(
-                f"  {before:>12} -> {after:<12} {count:>9,}" + ("   (same band)" if before == after else "")
-            )
     lines += [
         "",
         f"leads that rose to a higher band: {rose:,} (no alert sent; sales' lists show them)",
