@@ -478,20 +478,13 @@ class DynamoLeadRepository:
         """Mark the lead kept (``kp``) and drop its expiry, once: what sales recorded on it must not lose
         its lead. The version moves on, so a score write that read the lead before fails its condition
         and re-reads the mark; the lead first, so no follow-up or outcome outlives it."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=lead_key(lead_id),
-                UpdateExpression="SET #kp = :one, #v = #v + :one REMOVE #exp",
-                ConditionExpression=(
-                    "attribute_exists(#v) AND attribute_not_exists(#mi) AND attribute_not_exists(#kp)"
-                ),
-                ExpressionAttributeNames={"#kp": "kp", "#v": "v", "#exp": TTL_ATTRIBUTE, "#mi": "mi"},
-                ExpressionAttributeValues={":one": {"N": "1"}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        self._update_if(
+            lead_key(lead_id),
+            "SET #kp = :one, #v = #v + :one REMOVE #exp",
+            "attribute_exists(#v) AND attribute_not_exists(#mi) AND attribute_not_exists(#kp)",
+            {"#kp": "kp", "#v": "v", "#exp": TTL_ATTRIBUTE, "#mi": "mi"},
+            {":one": {"N": "1"}},
+        )
 
     def follow_up_of(self, lead_id: str) -> FollowUp | None:
         item = self._side_item(lead_id, FOLLOW_UP_SORT_KEY)
