@@ -19,7 +19,7 @@ from leadscore.rules import RuleSet
 from leadscore.rules.conditions import GLOB, Condition, Facts
 
 KNOWN_NAMES = 4096
-"""Event names whose candidate triggers an index remembers (names are the senders' choice: bounded)."""
+"""Kinds, names and pages whose candidate triggers are remembered (the senders' choice: bounded)."""
 _EVENT_FIELDS = ("kind", "event", "page", "properties")
 _PROFILE_FIELDS = ("traits", "email", "fit_at_least")
 
@@ -47,19 +47,8 @@ class TriggerIndex:
     other: tuple[Trigger, ...]
     by_rule: dict[str, Trigger]
 
-    known: dict[tuple[str, str | None], tuple[Trigger, ...]] = field(default_factory=dict, compare=False)
-
-    def candidates(self, event: Event) -> tuple[Trigger, ...]:
-        """The triggers that can fire for an event of its kind and name (remembered per kind and name)."""
-        key = (event.kind, event.name)
-        found = self.known.get(key)
-        if found is None:
-            found = self._candidates(*key)
-            if len(self.known) < KNOWN_NAMES:
-                self.known[key] = found
-        return found
-
-    def _candidates(self, kind: str, name: str | None) -> tuple[Trigger, ...]:
+    def candidates(self, kind: str, name: str | None) -> tuple[Trigger, ...]:
+        """The triggers that can fire for an event of this kind and name."""
         if kind == "track":
             return (*self.by_name.get(str(name).strip().casefold(), ()), *self.track_globs, *self.other)
         if kind == "page":
@@ -129,7 +118,7 @@ class RuleTriggers:
         bare = Facts(traits={}, email_kind="missing", event=event)
         found = []
         for purpose, index in enumerate(indexes):
-            for trigger in index.candidates(event):
+            for trigger in index.candidates(event.kind, event.name):
                 if not keyed or not _keyed(trigger):
                     found.append((purpose, trigger, False))
                 elif trigger.on_event.holds(bare):
