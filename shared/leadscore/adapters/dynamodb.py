@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -220,6 +220,17 @@ def _band_partitions(bands: Sequence[str]) -> Iterator[str]:
     for band in bands:
         for shard in range(BAND_SHARDS):
             yield _partition(band, shard)
+
+
+def _condition_held(write: Callable[[], object]) -> bool:
+    """Make a conditional write; whether its condition held (a failed condition is an answer here)."""
+    try:
+        write()
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def item_to_outcome(item: Item) -> Outcome:
@@ -459,8 +470,8 @@ class DynamoLeadRepository:
         values: dict[str, AttributeValueTypeDef],
     ) -> bool:
         """One conditional update; whether its condition held."""
-        try:
-            self._client.update_item(
+        return _condition_held(
+            lambda: self._client.update_item(
                 TableName=self._table,
                 Key=key,
                 UpdateExpression=update,
@@ -468,11 +479,7 @@ class DynamoLeadRepository:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def _keep(self, lead_id: str) -> None:
         """Mark the lead kept (``kp``) and drop its expiry, once: what sales recorded on it must not lose
@@ -501,19 +508,15 @@ class DynamoLeadRepository:
         """A small item beside the lead (no index attribute), written unless a later one is there."""
         moment: AttributeValueTypeDef = {"N": str(int(at.timestamp()))}
         item = {**lead_key(lead_id, sort_key), time_name: moment, **values}
-        try:
-            self._client.put_item(
+        return _condition_held(
+            lambda: self._client.put_item(
                 TableName=self._table,
                 Item=item,
                 ConditionExpression="attribute_not_exists(#at) OR #at <= :at",
                 ExpressionAttributeNames={"#at": time_name},
                 ExpressionAttributeValues={":at": moment},
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def _side_item(self, lead_id: str, sort_key: str) -> Item | None:
         key = lead_key(lead_id, sort_key)
