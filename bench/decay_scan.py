@@ -19,12 +19,12 @@ from moto import mock_aws
 from bench.meter import Meter
 from leadscore.adapters.dynamodb import DynamoLeadRepository, record_to_item
 from leadscore.events import Event
-from leadscore.local.aws import table_definition
 from leadscore.records import LeadRecord
 from leadscore.rescoring import decay_due_leads
 from leadscore.resources import LEADS_TABLE
 from leadscore.rules import DEFAULT_RULES_FILE, RuleSet, load_rules
 from leadscore.scoring import evaluated_record
+from leadscore_local.aws import table_definition
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WRITE_BATCH = 25

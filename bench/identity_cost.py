@@ -71,8 +71,8 @@ from bench.meter import (
 from bench.storage_cost import DEFAULT, REGION, SQS_POLLERS, Run, Task, perform, queued_bodies
 from bench.workload import PAGES, SEED, Workload, reference_workload
 from leadscore import resources
-from leadscore.local.aws import OUTBOX_QUEUE_NAME
 from leadscore.records import Alert
+from leadscore_local.aws import OUTBOX_QUEUE_NAME
 
 ANONYMOUS_FIRST_SHARE = 0.6
 ANONYMOUS_EVENTS = (1, 15)  # events an anonymous-first lead sends before it identifies, uniform

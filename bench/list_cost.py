@@ -19,10 +19,10 @@ from bench.decay_scan import WRITE_BATCH, _template
 from bench.meter import Meter
 from leadscore.adapters.dynamodb import DynamoLeadRepository, record_to_item
 from leadscore.listing import LeadListQuery, list_leads
-from leadscore.local.aws import table_definition
 from leadscore.records import LeadRecord
 from leadscore.resources import LEADS_TABLE
 from leadscore.rules import DEFAULT_RULES_FILE, RuleSet, load_rules
+from leadscore_local.aws import table_definition
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 PAGE = 50

@@ -34,8 +34,8 @@ from typing import Any
 
 import boto3
 
-from leadscore.local.aws import REGION
 from leadscore.resources import SCORE_QUEUE
+from leadscore_local.aws import REGION
 
 TARGET_EVENTS_PER_SECOND = 500
 TARGET_P99_SECONDS = 1.0
@@ -86,7 +86,7 @@ class LocalStackProcess:
     def __init__(self) -> None:
         self.port = _free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "leadscore.cli", "local", "--port", str(self.port)],
+            [sys.executable, "-m", "leadscore_cli.main", "local", "--port", str(self.port)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -26,10 +26,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from leadscore.rules.conditions import as_number
-from leadscore.training import Settings, read_table, train
-from leadscore.training.binning import is_numeric
-from leadscore.training.scorecard import fit_scorecard, folds_of
-from leadscore.training.table import Row, Table
+from leadscore_cli.training import Settings, read_table, train
+from leadscore_cli.training.binning import is_numeric
+from leadscore_cli.training.scorecard import fit_scorecard, folds_of
+from leadscore_cli.training.table import Row, Table
 
 DATA = Path(__file__).resolve().parent / "data"
 X_EDUCATION_LEAKS = (

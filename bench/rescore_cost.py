@@ -31,10 +31,8 @@ from bench.workload import reference_workload
 from leadscore.adapters.dynamodb import DynamoLeadRepository, record_to_item
 from leadscore.adapters.messaging import S3EventArchive
 from leadscore.adapters.rescore_work import S3RescoreWork
-from leadscore.local.aws import table_definition
 from leadscore.ports import QueuedMessage
 from leadscore.replay import people_of
-from leadscore.rescore import cost
 from leadscore.rescore.fanout import (
     FinishRequest,
     MeteredLeads,
@@ -57,6 +55,8 @@ from leadscore.resources import (
 from leadscore.rules import DEFAULT_RULES_FILE, parse_rules
 from leadscore.scoring import evaluated_record
 from leadscore.segment import read_message
+from leadscore_cli import rescore_cost as cost
+from leadscore_local.aws import table_definition
 
 MESSAGES_PER_OBJECT = 200
 OBJECTS_PER_SHUFFLE = 10

@@ -41,11 +41,11 @@ from typing import Any
 import boto3
 
 from leadscore import resources
-from leadscore.local.aws import LOCAL_WRITE_KEY
-from leadscore.local.demo import http_json
-from leadscore.local.pollers import BatchRecord
-from leadscore.local.runtime import LocalFunction
-from leadscore.local.stack import LocalStack
+from leadscore_local.aws import LOCAL_WRITE_KEY
+from leadscore_local.demo import http_json
+from leadscore_local.pollers import BatchRecord
+from leadscore_local.runtime import LocalFunction
+from leadscore_local.stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 60.0

@@ -54,9 +54,9 @@ from bench import prices
 from bench.meter import Change, IndexTotals, Meter, Reading, TableTotals, item_size
 from bench.workload import Workload, arrival, reference_workload
 from leadscore import resources
-from leadscore.local.aws import provision, table_definition
-from leadscore.local.runtime import LocalContext, LocalFunction, sample_event
 from leadscore.segment import accept_message
+from leadscore_local.aws import provision, table_definition
+from leadscore_local.runtime import LocalContext, LocalFunction, sample_event
 
 FIXED_BATCHES = (10, 100, 1_000)
 DEFAULT = "default"

@@ -56,7 +56,9 @@ from leadscore.resources import LAYER_OPENAPI_PATH, LAYER_RULES_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = REPO_ROOT / "pyproject.toml"
-PACKAGE_DIR = REPO_ROOT / "shared" / "leadscore"
+# The runtime package: the layer ships it and nothing else of shared/.
+RUNTIME_PACKAGE = "leadscore"
+PACKAGE_DIR = REPO_ROOT / "shared" / RUNTIME_PACKAGE
 BUILD_DIR = REPO_ROOT / ".build"
 PYTHON_VERSION = "3.13"
 PLATFORM = "manylinux2014_aarch64"
@@ -66,9 +68,6 @@ FUNCTION_PATH = "/var/task"
 LAMBDA_PYTHON_VARIABLE = "LEADSCORE_LAMBDA_PYTHON"
 # What Lambda provides itself.
 PROVIDED_BY_LAMBDA = frozenset({"boto3", "botocore"})
-# Not needed on Lambda: the local stack (moto), the command line, the calibration report and training
-# (scikit-learn).
-LEFT_OUT = ("local", "reporting", "training", "cli.py", "cli_*.py")
 # The development interpreter's bytecode: never shipped (the build compiles for the runtime's Python).
 DEVELOPMENT_BYTECODE = ("__pycache__", "*.pyc")
 RULES_NAME = Path(LAYER_RULES_PATH).name
@@ -225,19 +224,17 @@ def runtime_requirements(pyproject: Path = PYPROJECT) -> list[str]:
     ]
 
 
-def _deployed_files(source: Path, left_out: tuple[str, ...]) -> Iterator[Path]:
+def _deployed_files(source: Path) -> Iterator[Path]:
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
         if path.is_file() and not any(
-            fnmatch(part, pattern)
-            for part in relative.parts
-            for pattern in (*left_out, *DEVELOPMENT_BYTECODE)
+            fnmatch(part, pattern) for part in relative.parts for pattern in DEVELOPMENT_BYTECODE
         ):
             yield path
 
 
 def _package_files() -> Iterator[Path]:
-    return _deployed_files(PACKAGE_DIR, LEFT_OUT)
+    return _deployed_files(PACKAGE_DIR)
 
 
 def _sha256(*parts: bytes) -> str:
@@ -326,7 +323,7 @@ def build_layer(rules_file: Path, build_dir: Path = BUILD_DIR, *, platform: str 
                 compiler.compile(python, LAYER_PYTHON_PATH)
             dependencies_marker.write_text(dependencies)
         shutil.rmtree(package, ignore_errors=True)
-        shutil.copytree(PACKAGE_DIR, package, ignore=shutil.ignore_patterns(*LEFT_OUT, *DEVELOPMENT_BYTECODE))
+        shutil.copytree(PACKAGE_DIR, package, ignore=shutil.ignore_patterns(*DEVELOPMENT_BYTECODE))
         if compiler:
             compiler.compile(package, f"{LAYER_PYTHON_PATH}/{package.name}")
         shutil.copyfile(rules_file, layer / RULES_NAME)
@@ -341,7 +338,7 @@ def build_function(source: Path, build_dir: Path = BUILD_DIR) -> Path:
     bytecode, plus the runtime's."""
     compiler = _bytecode_compiler()
     fingerprint = _sha256(
-        _bytecode_fingerprint(compiler).encode(), *_files_fingerprint(source, _deployed_files(source, ()))
+        _bytecode_fingerprint(compiler).encode(), *_files_fingerprint(source, _deployed_files(source))
     )
     built = build_dir / "functions" / source.name
     marker = build_dir / "functions" / f"{source.name}.sha256"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from leadscore.local.aws import free_port
+from leadscore_local.aws import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
@@ -29,7 +29,7 @@ def stack(outbox: Path) -> Iterator[str]:
     """The stack's URL; it stops (and must exit cleanly) when the module's tests are done."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "leadscore.cli", "local", "--port", str(port), "--outbox", str(outbox)],
+        [sys.executable, "-m", "leadscore_cli.main", "local", "--port", str(port), "--outbox", str(outbox)],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "shared")},
         stdout=subprocess.PIPE,

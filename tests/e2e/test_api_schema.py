@@ -18,7 +18,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
+from leadscore_local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = 25

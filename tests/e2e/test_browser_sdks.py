@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
-from leadscore.local.demo import http_json
 from leadscore.resources import SCORE_QUEUE, TRACKING_CALLS
+from leadscore_local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
+from leadscore_local.demo import http_json
 from tests.e2e.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e

@@ -20,9 +20,9 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
-from leadscore.local.demo import http_json
 from leadscore.resources import SCORE_QUEUE
+from leadscore_local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
+from leadscore_local.demo import http_json
 from tests.e2e.conftest import REPO_ROOT
 from tests.e2e.test_browser_sdks import CHROMIUM, _install_chromium
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from leadscore.cli import main
-from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY
-from leadscore.local.demo import http_json
 from leadscore.resources import SCORE_QUEUE
+from leadscore_cli.main import main
+from leadscore_local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY
+from leadscore_local.demo import http_json
 from tests.e2e.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -193,7 +193,7 @@ def test_retries_redeliveries_and_any_order_score_as_the_offline_engine(stack: s
         [
             sys.executable,
             "-m",
-            "leadscore.cli",
+            "leadscore_cli.main",
             "rules",
             "try",
             str(REPO_ROOT / "rules/default.yaml"),

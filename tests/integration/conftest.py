@@ -15,10 +15,10 @@ import pytest
 from moto import mock_aws
 
 from leadscore import resources
-from leadscore.local.aws import LocalResources, provision
-from leadscore.local.pollers import lambda_message_attributes
-from leadscore.local.runtime import LocalContext
 from leadscore.wiring import scoring_collaborators
+from leadscore_local.aws import LocalResources, provision
+from leadscore_local.pollers import lambda_message_attributes
+from leadscore_local.runtime import LocalContext
 from tests.conftest import load_event
 
 Invoke = Callable[[str, dict[str, Any]], Any]

@@ -12,9 +12,9 @@ import pytest
 from leadscore.adapters.messaging import SnsAlertPublisher
 from leadscore.alerts import publish_new_alerts
 from leadscore.events import Event
-from leadscore.local.aws import LocalResources
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
+from leadscore_local.aws import LocalResources
 
 pytestmark = pytest.mark.integration
 RULES = load_rules(DEFAULT_RULES_FILE)

@@ -10,8 +10,8 @@ import pytest
 
 from leadscore.adapters.messaging import S3EventArchive
 from leadscore.events import Event
-from leadscore.local.aws import LocalResources
 from leadscore.ports import QueuedMessage
+from leadscore_local.aws import LocalResources
 from tests.integration.conftest import archived
 
 pytestmark = pytest.mark.integration

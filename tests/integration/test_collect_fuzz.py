@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadscore.local.aws import LOCAL_WRITE_KEY, LocalResources
 from leadscore.resources import TRACKING_CALLS
+from leadscore_local.aws import LOCAL_WRITE_KEY, LocalResources
 from tests.integration.conftest import Invoke, api_event, basic
 
 pytestmark = pytest.mark.integration

@@ -17,10 +17,10 @@ from leadscore.adapters.dynamodb import (
 )
 from leadscore.errors import ConcurrentUpdate
 from leadscore.events import Event
-from leadscore.local.aws import LocalResources
 from leadscore.records import FollowUp, MergedLead
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
+from leadscore_local.aws import LocalResources
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ from leadscore.adapters.dynamodb import DynamoLeadRepository, DynamoPurgeWork
 from leadscore.adapters.messaging import S3EventArchive
 from leadscore.erasure import purge_archive
 from leadscore.identity import erasure_key
-from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, LocalResources
 from leadscore.records import ErasedLead
+from leadscore_local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, LocalResources
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke, api_event, archived, basic, call_api, score_queued
 

@@ -25,11 +25,11 @@ from moto.core.models import botocore_stubber
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository, item_to_stored
 from leadscore.engine import LeadScore, score_lead
-from leadscore.local.aws import LocalResources, speed_up_moto_sqs
 from leadscore.records import LeadRecord
 from leadscore.replay import recorded_events, replay_states
 from leadscore.resources import STREAM_BATCH_SIZE
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from leadscore_local.aws import LocalResources, speed_up_moto_sqs
 from tests.integration.conftest import Invoke, api_event, archived, basic, sqs_records
 
 pytestmark = pytest.mark.integration

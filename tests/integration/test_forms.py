@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.local.aws import LOCAL_WRITE_KEY, LocalResources
+from leadscore_local.aws import LOCAL_WRITE_KEY, LocalResources
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke, api_event, basic, score_queued, sqs_batch
 

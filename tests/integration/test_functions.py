@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.events import Event
-from leadscore.local.aws import LocalResources
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
+from leadscore_local.aws import LocalResources
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke, archived, sqs_batch
 

@@ -12,11 +12,11 @@ import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.engine import score_lead
-from leadscore.local.aws import LOCAL_WRITE_KEY, LocalResources
 from leadscore.records import MergedLead
 from leadscore.replay import replay_states
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.segment import loads, read_message
+from leadscore_local.aws import LOCAL_WRITE_KEY, LocalResources
 from tests.integration.conftest import Invoke, api_event, basic, score_queued, sqs_batch
 
 pytestmark = pytest.mark.integration

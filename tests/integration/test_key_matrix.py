@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, LocalResources
 from leadscore.resources import ROUTES, TRACKING_CALLS
+from leadscore_local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, LocalResources
 from tests.integration.conftest import Invoke, api_event, archived, basic, call_api, score_queued
 
 pytestmark = pytest.mark.integration

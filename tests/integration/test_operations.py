@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.local.aws import LocalResources
+from leadscore_local.aws import LocalResources
 from tests.conftest import load_event
 from tests.integration.conftest import Invoke, sqs_batch
 

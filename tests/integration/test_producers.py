@@ -10,10 +10,10 @@ import boto3
 import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.cli import main
-from leadscore.cli_queue import redrive
-from leadscore.local.aws import LocalResources
 from leadscore.resources import SCORE_QUEUE
+from leadscore_cli.main import main
+from leadscore_cli.queue import redrive
+from leadscore_local.aws import LocalResources
 from tests.integration.conftest import Invoke, sqs_batch
 
 pytestmark = pytest.mark.integration

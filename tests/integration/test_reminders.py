@@ -11,12 +11,12 @@ import pytest
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.alerts import new_alerts
 from leadscore.events import Event
-from leadscore.local.aws import LocalResources
 from leadscore.lookup import lead_view
 from leadscore.records import FollowUp
 from leadscore.rescoring import decay_due_leads
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
+from leadscore_local.aws import LocalResources
 
 pytestmark = pytest.mark.integration
 RULES = load_rules(DEFAULT_RULES_FILE)

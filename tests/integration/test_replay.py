@@ -13,12 +13,12 @@ import boto3
 import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.cli import main
-from leadscore.cli_replay import archive_lines
 from leadscore.engine import score_lead
-from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_WRITE_KEY, LocalResources
 from leadscore.replay import recorded_events, replay_states
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from leadscore_cli.main import main
+from leadscore_cli.replay import archive_lines
+from leadscore_local.aws import LOCAL_ADMIN_KEY, LOCAL_WRITE_KEY, LocalResources
 from tests.integration.conftest import Invoke, api_event, archived, basic, call_api, score_queued
 
 pytestmark = pytest.mark.integration

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.cli import main
-from leadscore.cli_replay import archive_lines
 from leadscore.engine import score_lead
-from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, LocalResources
 from leadscore.replay import recorded_events, replay_states
-from leadscore.reporting.rows import read_rows
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from leadscore_cli.main import main
+from leadscore_cli.replay import archive_lines
+from leadscore_cli.reporting.rows import read_rows
+from leadscore_local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, LocalResources
 from tests.integration.conftest import Invoke, api_event, basic, call_api, score_queued
 
 pytestmark = pytest.mark.integration

@@ -19,18 +19,18 @@ from functions.rescore_catchup import handler as catchup_handler
 from functions.score import handler as score_handler
 from leadscore import resources
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.cli import main
-from leadscore.cli_replay import archive_lines
-from leadscore.cli_rescore import summary_text
 from leadscore.engine import score_lead
 from leadscore.errors import ConcurrentUpdate
-from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_WRITE_KEY, LocalResources
 from leadscore.records import FollowUp, LeadRecord, MergedLead, Outcome
 from leadscore.replay import recorded_events, replay_states
 from leadscore.rescore.job import rescore_lines
 from leadscore.rescore.settings import rescore_settings, table
 from leadscore.rules import DEFAULT_RULES_FILE, RuleSet, load_rules
 from leadscore.wiring import scoring_collaborators
+from leadscore_cli.main import main
+from leadscore_cli.replay import archive_lines
+from leadscore_cli.rescore import summary_text
+from leadscore_local.aws import LOCAL_ADMIN_KEY, LOCAL_WRITE_KEY, LocalResources
 from tests.integration.conftest import Invoke, api_event, basic, call_api, score_queued
 
 pytestmark = pytest.mark.integration

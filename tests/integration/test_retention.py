@@ -13,8 +13,8 @@ import pytest
 from bench.meter import item_size
 from leadscore.adapters.dynamodb import DynamoLeadRepository, StoredLead, lead_key
 from leadscore.adapters.messaging import SqsMessageQueue
-from leadscore.local.aws import LOCAL_READ_KEY, LocalResources
 from leadscore.resources import ENV_RETENTION_DAYS, LEADS_TABLE, TTL_ATTRIBUTE
+from leadscore_local.aws import LOCAL_READ_KEY, LocalResources
 from tests.integration.conftest import Invoke, api_event, archived, basic, call_api, score_queued
 
 pytestmark = pytest.mark.integration

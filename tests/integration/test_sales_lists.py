@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from leadscore.engine import LeadScore, evaluate, score_lead
-from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY, LocalResources
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.segment import read_message
+from leadscore_local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY, LocalResources
 from tests.integration.conftest import Invoke, api_event, basic, call_api, score_queued
 
 pytestmark = pytest.mark.integration

@@ -21,9 +21,9 @@ from leadscore.api import (
     parse_allowed_origins,
 )
 from leadscore.errors import NotFound, PayloadTooLarge, Unauthorized, Unavailable
-from leadscore.local.runtime import LocalContext
 from leadscore.resources import DEFAULT_ALLOWED_ORIGINS
 from leadscore.segment import InvalidMessage
+from leadscore_local.runtime import LocalContext
 from tests.conftest import load_event
 
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"

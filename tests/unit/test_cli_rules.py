@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from leadscore.cli import main
 from leadscore.rules import DEFAULT_RULES_FILE
+from leadscore_cli.main import main
 from tests.conftest import REPO_ROOT
 
 TRAFFIC = REPO_ROOT / "events" / "demo" / "traffic.jsonl"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leadscore.cli_contacts import _rows, contact_message
 from leadscore.rules.model import FormSettings
+from leadscore_cli.contacts import _rows, contact_message
 
 ROW = {
     "Email Address": " Ada@Northwind.com ",

@@ -26,16 +26,16 @@ from leadscore.api import (
     build_api,
     raw_body,
 )
-from leadscore.local.gateway import (
+from leadscore.resources import CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, Route
+from leadscore.segment import InvalidMessage
+from leadscore_local.gateway import (
     ENV_ALLOWED_ORIGINS,
     ENV_THROTTLE_BURST,
     ENV_THROTTLE_RATE,
     LISTEN_BACKLOG,
     LocalGateway,
 )
-from leadscore.local.runtime import LocalContext
-from leadscore.resources import CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, Route
-from leadscore.segment import InvalidMessage
+from leadscore_local.runtime import LocalContext
 
 ROUTES = (
     Route("POST", "/v1/track", "collect"),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadscore.reporting.metrics import (
+from leadscore_cli.reporting.metrics import (
     Tally,
     calibration_bins,
     capacity_threshold,
@@ -22,7 +22,7 @@ from leadscore.reporting.metrics import (
     trapezoid_area,
     value_threshold,
 )
-from leadscore.reporting.rule_lift import FAST_TRACK, NEVER_FIRES, NO_LIFT, LeadRules, rule_lift
+from leadscore_cli.reporting.rule_lift import FAST_TRACK, NEVER_FIRES, NO_LIFT, LeadRules, rule_lift
 
 
 def test_auc_counts_the_pairs_a_converted_lead_wins() -> None:

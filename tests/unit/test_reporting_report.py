@@ -11,12 +11,19 @@ from typing import Literal
 
 import pytest
 
-from leadscore.cli_report import Progress
-from leadscore.reporting.html import render_html
-from leadscore.reporting.metrics import Tally
-from leadscore.reporting.report import NO_FOLLOW_UP, ReportOptions, as_json, build_report, wait_bucket, waited
-from leadscore.reporting.rows import ReportFileError, ReportRow, read_rows, write_rows
-from leadscore.reporting.text import render_text
+from leadscore_cli.report import Progress
+from leadscore_cli.reporting.html import render_html
+from leadscore_cli.reporting.metrics import Tally
+from leadscore_cli.reporting.report import (
+    NO_FOLLOW_UP,
+    ReportOptions,
+    as_json,
+    build_report,
+    wait_bucket,
+    waited,
+)
+from leadscore_cli.reporting.rows import ReportFileError, ReportRow, read_rows, write_rows
+from leadscore_cli.reporting.text import render_text
 
 START = datetime(2026, 9, 1, tzinfo=UTC)
 OPTIONS = ReportOptions(

@@ -13,11 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench import prices
-from leadscore.cli_rescore import run_job, summary_text
 from leadscore.engine import score_lead
 from leadscore.events import Event
 from leadscore.replay import replay_person
-from leadscore.rescore import cost
 from leadscore.rescore.fanout import summarise
 from leadscore.rescore.job import catch_up
 from leadscore.rescore.people import rescored_record
@@ -25,6 +23,8 @@ from leadscore.rescore.writer import nothing_to_write, write_people
 from leadscore.resources import FUNCTIONS
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.scoring import evaluated_record
+from leadscore_cli import rescore_cost as cost
+from leadscore_cli.rescore import run_job, summary_text
 from tests.fakes import InMemoryLeadRepository
 from tests.rulesets import START as NOW
 from tests.unit.test_engine_properties import FAST, LEAD, histories

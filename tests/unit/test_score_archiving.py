@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from functions.score import handler as score
-from leadscore.local.runtime import LocalContext
 from leadscore.ports import QueuedMessage
 from leadscore.resources import FUNCTIONS
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
+from leadscore_local.runtime import LocalContext
 from tests.conftest import load_event
 from tests.fakes import InMemoryLeadRepository, RecordingArchive
 

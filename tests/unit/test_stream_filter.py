@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from leadscore.local.pollers import filter_matches
 from leadscore.resources import SIGNALLING_WRITES
+from leadscore_local.pollers import filter_matches
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadscore.rules.conditions import ValueTest
-from leadscore.training import Settings, TableError, fit_scorecard, parse_table, train
-from leadscore.training.binning import Feature, category_levels, make_feature, numeric_edges
-from leadscore.training.table import outcomes
+from leadscore_cli.training import Settings, TableError, fit_scorecard, parse_table, train
+from leadscore_cli.training.binning import Feature, category_levels, make_feature, numeric_edges
+from leadscore_cli.training.table import outcomes
 
 PDO = 20.0
 

@@ -14,12 +14,12 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from leadscore.cli import main
 from leadscore.engine import evaluate
 from leadscore.events import Event
 from leadscore.forms import contact_traits
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules, parse_rules
-from leadscore.training import (
+from leadscore_cli.main import main
+from leadscore_cli.training import (
     Settings,
     TableError,
     Training,
@@ -28,7 +28,7 @@ from leadscore.training import (
     section_yaml,
     train,
 )
-from leadscore.training.scorecard import auc
+from leadscore_cli.training.scorecard import auc
 
 X_EDUCATION = Path(__file__).resolve().parents[2] / "bench" / "data" / "x-education-leads.csv"
 LEAKS = [

@@ -18,13 +18,13 @@ from typing import Any, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leadscore.cli_replay import iso_moment
-from leadscore.reporting.html import render_html
-from leadscore.reporting.report import ReportOptions, as_json, build_report
-from leadscore.reporting.rows import ReportFileError, ReportRow, read_rows, row_of, write_rows
-from leadscore.reporting.table import estimated_items, scan_table
-from leadscore.reporting.text import render_text
 from leadscore.rules import DEFAULT_RULES_FILE, DISQUALIFIED, RuleFileError, RuleSet, load_rules
+from leadscore_cli.replay import iso_moment
+from leadscore_cli.reporting.html import render_html
+from leadscore_cli.reporting.report import ReportOptions, as_json, build_report
+from leadscore_cli.reporting.rows import ReportFileError, ReportRow, read_rows, row_of, write_rows
+from leadscore_cli.reporting.table import estimated_items, scan_table
+from leadscore_cli.reporting.text import render_text
 
 BAR_WIDTH = 30
 REDRAW_SECONDS = 0.1

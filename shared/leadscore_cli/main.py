@@ -11,23 +11,14 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from leadscore import (
-    cli_contacts,
-    cli_outcomes,
-    cli_queue,
-    cli_replay,
-    cli_report,
-    cli_rescore,
-    cli_rules,
-    cli_train,
-)
-from leadscore.local.runtime import DEFAULT_OUTBOX
 from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS
+from leadscore_cli import contacts, outcomes, queue, replay, report, rescore, rules, train
+from leadscore_local.runtime import DEFAULT_OUTBOX
 
 
 def _local(arguments: argparse.Namespace) -> int:
-    from leadscore.local.stack import LocalStack
     from leadscore.rules import DEFAULT_RULES_FILE
+    from leadscore_local.stack import LocalStack
 
     stack = LocalStack(
         port=arguments.port,
@@ -47,7 +38,7 @@ def _local(arguments: argparse.Namespace) -> int:
 
 
 def _demo(arguments: argparse.Namespace) -> int:
-    from leadscore.local.demo import run_demo
+    from leadscore_local.demo import run_demo
 
     return run_demo(port=arguments.port)
 
@@ -79,14 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=0, help="HTTP port (default: any free port)")
     demo.set_defaults(func=_demo)
 
-    cli_rules.register(commands)
-    cli_queue.register(commands)
-    cli_outcomes.register(commands)
-    cli_replay.register(commands)
-    cli_rescore.register(commands)
-    cli_contacts.register(commands)
-    cli_report.register(commands)
-    cli_train.register(commands)
+    rules.register(commands)
+    queue.register(commands)
+    outcomes.register(commands)
+    replay.register(commands)
+    rescore.register(commands)
+    contacts.register(commands)
+    report.register(commands)
+    train.register(commands)
     return parser
 
 

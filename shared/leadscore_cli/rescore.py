@@ -21,13 +21,13 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from leadscore.adapters.dynamodb import DynamoLeadRepository
-from leadscore.cli_replay import SHOWN_LEADS, archive_lines, transition_lines
-from leadscore.rescore.cost import cost_text, run_cost
 from leadscore.rescore.job import Run, rescore_lines
 from leadscore.rescore.writer import Tally
 from leadscore.resources import RESCORE_SHARDS
 from leadscore.rules import RuleFileError, RuleSet, load_rules
 from leadscore.settings import retention
+from leadscore_cli.replay import SHOWN_LEADS, archive_lines, transition_lines
+from leadscore_cli.rescore_cost import cost_text, run_cost
 
 
 def register(commands: Any) -> None:

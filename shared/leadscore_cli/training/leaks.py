@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from leadscore.training.binning import Feature
-from leadscore.training.scorecard import folds_of
-from leadscore.training.table import Row
+from leadscore_cli.training.binning import Feature
+from leadscore_cli.training.scorecard import folds_of
+from leadscore_cli.training.table import Row
 
 LEAK_AUC = 0.95  # a single column with a held-out ROC AUC this high is a suspected leak
 

@@ -51,8 +51,8 @@ from leadscore.api import (
     error_code,
     parse_allowed_origins,
 )
-from leadscore.local.runtime import sample_event
 from leadscore.resources import CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS, ROUTES, Route
+from leadscore_local.runtime import sample_event
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from leadscore import resources
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = REPO_ROOT / "events"
 DEFAULT_OUTBOX = REPO_ROOT / ".local" / "outbox"
 

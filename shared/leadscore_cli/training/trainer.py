@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from leadscore.forms import contact_traits
-from leadscore.training.binning import make_feature
-from leadscore.training.leaks import LEAK_AUC, leak_check
-from leadscore.training.scorecard import Scorecard, Settings, Validation, cross_validate, fit_scorecard
-from leadscore.training.table import Table, TableError, outcomes
+from leadscore_cli.training.binning import make_feature
+from leadscore_cli.training.leaks import LEAK_AUC, leak_check
+from leadscore_cli.training.scorecard import Scorecard, Settings, Validation, cross_validate, fit_scorecard
+from leadscore_cli.training.table import Table, TableError, outcomes
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from leadscore.training.binning import Feature, coarse, make_feature
-from leadscore.training.table import PLACEHOLDERS, Row
+from leadscore_cli.training.binning import Feature, coarse, make_feature
+from leadscore_cli.training.table import PLACEHOLDERS, Row
 
 PAIR_BINS = 3  # bins per column in a pairwise term: at most 3 x 3 cells
 PAIR_CANDIDATES = 8  # pairs are looked for among the strongest features only

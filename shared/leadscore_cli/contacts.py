@@ -18,12 +18,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from leadscore.cli_outcomes import iso_time
 from leadscore.email_kinds import email_domain
 from leadscore.forms import contact_traits
-from leadscore.local.demo import http_json
 from leadscore.rules import DEFAULT_RULES_FILE, load_rules
 from leadscore.rules.model import FormSettings
+from leadscore_cli.outcomes import iso_time
+from leadscore_local.demo import http_json
 
 BATCH = 100
 # A column holding when the contact was created, used as the identify's time when present.

@@ -1,10 +1,10 @@
 """Learning a points scorecard from historical leads with outcomes (``leadscore train``): an operator's
 tool, never shipped to Lambda. Its output is rules; scoring them needs only the engine."""
 
-from leadscore.training.export import candidate_yaml, fit_rules, section_yaml
-from leadscore.training.scorecard import Scorecard, Settings, cross_validate, fit_scorecard
-from leadscore.training.table import Table, TableError, parse_table, read_table
-from leadscore.training.trainer import Exclusion, Training, train, trait_of
+from leadscore_cli.training.export import candidate_yaml, fit_rules, section_yaml
+from leadscore_cli.training.scorecard import Scorecard, Settings, cross_validate, fit_scorecard
+from leadscore_cli.training.table import Table, TableError, parse_table, read_table
+from leadscore_cli.training.trainer import Exclusion, Training, train, trait_of
 
 __all__ = [
     "Exclusion",

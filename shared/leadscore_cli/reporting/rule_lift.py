@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from leadscore.reporting.metrics import Bucket, Tally, deciles, tally
+from leadscore_cli.reporting.metrics import Bucket, Tally, deciles, tally
 
 NEVER_FIRES = "never fires"
 NO_LIFT = "no lift"

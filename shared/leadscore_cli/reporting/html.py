@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from leadscore.reporting.metrics import Tally, Threshold
-from leadscore.reporting.report import Report
-from leadscore.reporting.svg import Series, bar_chart, hbar_chart, line_chart, plain
-from leadscore.reporting.text import duration, number, percent, points, score_range
+from leadscore_cli.reporting.metrics import Tally, Threshold
+from leadscore_cli.reporting.report import Report
+from leadscore_cli.reporting.svg import Series, bar_chart, hbar_chart, line_chart, plain
+from leadscore_cli.reporting.text import duration, number, percent, points, score_range
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 1180px; color: #222; padding: 0 1em; }

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadscore.cli_replay import archive_lines, iso_moment
 from leadscore.engine import LeadScore, Signal, score_lead
 from leadscore.events import Event
 from leadscore.replay import recorded_events, replay_states
 from leadscore.rules import DEFAULT_RULES_FILE, RuleFileError, RuleSet, load_rules
 from leadscore.segment import InvalidMessage
+from leadscore_cli.replay import archive_lines, iso_moment
 
 
 def register(commands: Any) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from leadscore.reporting.metrics import Tally, Threshold
-from leadscore.reporting.report import Report
+from leadscore_cli.reporting.metrics import Tally, Threshold
+from leadscore_cli.reporting.report import Report
 
 
 def percent(rate: float | None) -> str:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from leadscore.alerts import email_text
-from leadscore.local.aws import REGION, LocalResources, MotoAws
-from leadscore.local.runtime import LocalFunction, sample_event
 from leadscore.records import Alert
 from leadscore.resources import SCORE_QUEUE, SIGNALLING_WRITES, STREAM_BATCH_SIZE, STREAM_MAX_RETRIES
+from leadscore_local.aws import REGION, LocalResources, MotoAws
+from leadscore_local.runtime import LocalFunction, sample_event
 
 SQS_RECEIVE_LIMIT = 10
 IDLE_SECONDS = 0.2

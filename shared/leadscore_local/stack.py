@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from leadscore.local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, MotoAws, provision
-from leadscore.local.gateway import LocalGateway
-from leadscore.local.pollers import OutboxPoller, Poller, QueuePoller, SchedulePoller, StreamPoller
-from leadscore.local.runtime import DEFAULT_OUTBOX, local_functions
 from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS, PURGE_SCHEDULE_LOCAL_SECONDS
 from leadscore.rules import DEFAULT_RULES_FILE
+from leadscore_local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, MotoAws, provision
+from leadscore_local.gateway import LocalGateway
+from leadscore_local.pollers import OutboxPoller, Poller, QueuePoller, SchedulePoller, StreamPoller
+from leadscore_local.runtime import DEFAULT_OUTBOX, local_functions
 
 DEFAULT_PORT = 3000
 QUIET_SECONDS = 1.0

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadscore.local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
-from leadscore.local.runtime import EVENTS_DIR
-from leadscore.local.stack import LocalStack
+from leadscore_local.aws import LOCAL_READ_KEY, LOCAL_WRITE_KEY
+from leadscore_local.runtime import EVENTS_DIR
+from leadscore_local.stack import LocalStack
 
 DEMO_TRAFFIC = EVENTS_DIR / "demo" / "traffic.jsonl"
 BATCH_SIZE = 20

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from leadscore.reporting.metrics import (
+from leadscore_cli.reporting.metrics import (
     Bucket,
     Tally,
     Threshold,
@@ -24,8 +24,8 @@ from leadscore.reporting.metrics import (
     tally,
     value_threshold,
 )
-from leadscore.reporting.rows import ReportRow
-from leadscore.reporting.rule_lift import LeadRules, RuleLift, rule_lift
+from leadscore_cli.reporting.rows import ReportRow
+from leadscore_cli.reporting.rule_lift import LeadRules, RuleLift, rule_lift
 
 WEEK = timedelta(days=7)
 # Speed to lead: from turning hot to the follow-up, in buckets sales can act on (upper bounds).

@@ -10,8 +10,8 @@ import yaml
 
 from leadscore.email_kinds import EMAIL_KINDS
 from leadscore.rules import RuleSet, parse_rules
-from leadscore.training.scorecard import Scorecard
-from leadscore.training.trainer import Training
+from leadscore_cli.training.scorecard import Scorecard
+from leadscore_cli.training.trainer import Training
 
 ID_LENGTH = 48  # the rule file's limit on an id
 BASE_RULE = "scorecard-base"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from leadscore.training import Training
+    from leadscore_cli.training import Training
 
 
 def _names(text: str) -> list[str]:
@@ -77,7 +77,7 @@ def register(commands: Any) -> None:
 def _train(arguments: argparse.Namespace) -> int:
     try:
         from leadscore.rules import RuleFileError
-        from leadscore.training import (
+        from leadscore_cli.training import (
             Settings,
             TableError,
             candidate_yaml,
@@ -85,8 +85,8 @@ def _train(arguments: argparse.Namespace) -> int:
             section_yaml,
             train,
         )
-        from leadscore.training.leaks import LEAK_AUC
-        from leadscore.training.table import PLACEHOLDERS
+        from leadscore_cli.training.leaks import LEAK_AUC
+        from leadscore_cli.training.table import PLACEHOLDERS
     except ImportError as error:
         print(f"train: {error.name} is missing: pip install 'leadscore[train]'", file=sys.stderr)
         return 2
@@ -143,8 +143,8 @@ def _scores(pdo: float) -> list[int]:
 
 
 def report(training: Training) -> dict[str, Any]:
-    from leadscore.training.export import fit_rules
-    from leadscore.training.scorecard import describe_bins
+    from leadscore_cli.training.export import fit_rules
+    from leadscore_cli.training.scorecard import describe_bins
 
     card = training.scorecard
     validation = training.validation
@@ -170,7 +170,7 @@ def report(training: Training) -> dict[str, Any]:
 
 
 def text_report(training: Training, out: Path | None) -> str:
-    from leadscore.training.scorecard import describe_bins
+    from leadscore_cli.training.scorecard import describe_bins
 
     card = training.scorecard
     validation = training.validation
