@@ -66,13 +66,10 @@ RUNTIME_PRELOADED = (
     "importlib",
 )
 MARKER = "--- handler import ---"
-# What the score handler builds on its first invocation (clients, the rule file): its cached
-# ``_collaborators`` where it has one, else the scoring collaborators it shares with decay.
+# What the score handler builds on its first invocation (clients, the rule file): its ``wiring``
+# (``leadscore.wiring``) run once.
 FIRST_CALL_SETUP = """
-setup = getattr(sys.modules["handler"], "_collaborators", None)
-if setup is None:
-    from leadscore.wiring import scoring_collaborators as setup
-setup()
+sys.modules["handler"].wiring()
 """
 
 CHILD = """

@@ -4,6 +4,7 @@ few other things browser SDKs ask for."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
@@ -25,9 +26,11 @@ from leadscore.browser_sdks import protocol_of, rudderstack_source_config, segme
 from leadscore.forms import FormPost
 from leadscore.ingest import CollectRequest, collect, collect_form, decompressed
 from leadscore.openapi import FORM_BODY, WRITE_KEY, Success, responses, security, tracking_body
+from leadscore.ports import KeyStore, MessageQueue
 from leadscore.resources import TRACKING_CALLS
 from leadscore.segment import MAX_BATCH_BYTES
 from leadscore.settings import CollectSettings, load_settings, rules_at
+from leadscore.wiring import Wiring
 
 logger = Logger()
 counter = CloudWatchCounter()
@@ -36,10 +39,26 @@ app = build_api()
 CALL_OF_PATH = {f"/v1/{path}": call for call, short in TRACKING_CALLS.items() for path in (call, short)}
 
 
-@cache
-def _collaborators() -> tuple[SecretKeys, SqsMessageQueue]:
-    settings = load_settings(CollectSettings)
-    return SecretKeys(settings.write_keys_secret), SqsMessageQueue(settings.queue_url)
+@dataclass(frozen=True)
+class Collaborators:
+    write_keys: KeyStore
+    queue: MessageQueue
+    # Its ``forms:`` configure the form endpoint: parsed at the first form post, never for a tracking call.
+    rules_path: Path
+    openapi_path: Path
+
+    @classmethod
+    def from_settings(cls) -> Collaborators:
+        settings = load_settings(CollectSettings)
+        return cls(
+            write_keys=SecretKeys(settings.write_keys_secret),
+            queue=SqsMessageQueue(settings.queue_url),
+            rules_path=settings.rules_path,
+            openapi_path=settings.openapi_path,
+        )
+
+
+wiring = Wiring(Collaborators.from_settings)
 
 
 def track_call() -> Success:
@@ -54,7 +73,8 @@ def track_call() -> Success:
         received_at=datetime.now(UTC),
         correlation_id=logger.get_correlation_id(),
     )
-    accepted = collect(request, *_collaborators(), counter)
+    found = wiring()
+    accepted = collect(request, found.write_keys, found.queue, counter)
     logger.info("accepted", extra={"call": call, "events": len(accepted)})
     return Success()
 
@@ -97,15 +117,13 @@ def form_post(form_id: str):  # type: ignore[no-untyped-def]  # two answers: no 
         accept=headers.get("accept"),
         referer=headers.get("referer"),
     )
-    write_keys, queue = _collaborators()
-    forms = rules_at(load_settings(CollectSettings).rules_path).file.forms
-    authorization = headers.get("authorization")
+    found = wiring()
     submission = collect_form(
         post,
-        authorization,
-        forms=forms,
-        write_keys=write_keys,
-        queue=queue,
+        headers.get("authorization"),
+        forms=rules_at(found.rules_path).file.forms,
+        write_keys=found.write_keys,
+        queue=found.queue,
         received_at=datetime.now(UTC),
         correlation_id=logger.get_correlation_id(),
         counter=counter,
@@ -130,8 +148,7 @@ def form_post(form_id: str):  # type: ignore[no-untyped-def]  # two answers: no 
 )
 def analytics_js_settings(write_key: str) -> dict[str, Any]:
     """What analytics.js loads from its CDN, so a page can load it with this API as ``cdnURL``."""
-    write_keys, _ = _collaborators()
-    require_key(write_key, write_keys.keys())
+    require_key(write_key, wiring().write_keys.keys())
     host = _api_host()
     return segment_settings(
         write_key, host, protocol_of(app.current_event.headers.get("x-forwarded-proto"), host)
@@ -148,10 +165,9 @@ def analytics_js_settings(write_key: str) -> dict[str, Any]:
 @app.get("/sourceConfig/", include_in_schema=False)
 def rudderstack_config() -> dict[str, Any]:
     """What RudderStack's JavaScript SDK loads before it sends anything (its ``configUrl``)."""
-    write_keys, _ = _collaborators()
     query = app.current_event.query_string_parameters or {}
     key = query.get("writeKey") or presented_key(app.current_event.headers.get("authorization"))
-    require_key(key, write_keys.keys())
+    require_key(key, wiring().write_keys.keys())
     assert key is not None
     return rudderstack_source_config(key)
 
@@ -169,7 +185,7 @@ def sdk_metrics() -> Success:
 
 @app.get("/v1/openapi.json", summary="This document", responses=responses(None), tags=["meta"])
 def openapi_document() -> dict[str, Any]:
-    return _openapi(load_settings(CollectSettings).openapi_path)
+    return _openapi(wiring().openapi_path)
 
 
 @cache

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -33,6 +32,7 @@ from leadscore.listing import (
 )
 from leadscore.lookup import LeadView, account_score, lead_view
 from leadscore.openapi import ADMIN_KEY, READ_KEY, responses, security
+from leadscore.ports import KeyStore, LeadRepository
 from leadscore.rules import RuleSet
 from leadscore.sales import (
     FollowUpRequest,
@@ -43,6 +43,7 @@ from leadscore.sales import (
     record_outcome,
 )
 from leadscore.settings import LeadsSettings, load_settings, rules_at
+from leadscore.wiring import Wiring
 
 logger = Logger()
 app = build_api()
@@ -50,33 +51,35 @@ app = build_api()
 
 @dataclass(frozen=True)
 class Collaborators:
-    read_keys: SecretKeys
-    admin_keys: SecretKeys
-    repository: DynamoLeadRepository
+    read_keys: KeyStore
+    admin_keys: KeyStore
+    repository: LeadRepository
     rules: RuleSet
 
+    @classmethod
+    def from_settings(cls) -> Collaborators:
+        settings = load_settings(LeadsSettings)
+        return cls(
+            read_keys=SecretKeys(settings.read_keys_secret),
+            admin_keys=SecretKeys(settings.admin_keys_secret),
+            repository=DynamoLeadRepository(settings.table_name, retention=settings.retention),
+            rules=rules_at(settings.rules_path),
+        )
 
-@cache
-def _collaborators() -> Collaborators:
-    settings = load_settings(LeadsSettings)
-    return Collaborators(
-        read_keys=SecretKeys(settings.read_keys_secret),
-        admin_keys=SecretKeys(settings.admin_keys_secret),
-        repository=DynamoLeadRepository(settings.table_name, retention=settings.retention),
-        rules=rules_at(settings.rules_path),
-    )
+
+wiring = Wiring(Collaborators.from_settings)
 
 
-def _reader() -> tuple[DynamoLeadRepository, RuleSet]:
+def _reader() -> tuple[LeadRepository, RuleSet]:
     """The repository and rules, once the caller has shown a read key (an admin key does as well)."""
-    found = _collaborators()
+    found = wiring()
     require_key(_presented(), found.read_keys.keys() | found.admin_keys.keys())
     return found.repository, found.rules
 
 
-def _admin() -> DynamoLeadRepository:
+def _admin() -> LeadRepository:
     """The repository, once the caller has shown an admin key."""
-    found = _collaborators()
+    found = wiring()
     require_key(_presented(), found.admin_keys.keys())
     return found.repository
 

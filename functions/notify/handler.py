@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,25 +15,37 @@ from leadscore.adapters.dynamodb import DynamoLeadRepository, item_to_stored
 from leadscore.adapters.messaging import SnsAlertPublisher
 from leadscore.adapters.metrics import CloudWatchCounter
 from leadscore.alerts import RecentlySent, publish_new_alerts
+from leadscore.ports import AlertPublisher, LeadRepository
 from leadscore.records import LeadRecord
 from leadscore.rules import RuleSet
 from leadscore.settings import NotifySettings, load_settings, rules_at
+from leadscore.wiring import Wiring
 
 logger = Logger()
 counter = CloudWatchCounter()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-@cache
-def _collaborators() -> tuple[SnsAlertPublisher, RuleSet, DynamoLeadRepository, RecentlySent]:
-    settings = load_settings(NotifySettings)
-    return (
-        SnsAlertPublisher(settings.topic_arn),
-        rules_at(settings.rules_path),
-        DynamoLeadRepository(settings.table_name),
-        # What this execution environment published: a retried record does not send its first alerts again.
-        RecentlySent(),
-    )
+@dataclass(frozen=True)
+class Collaborators:
+    publisher: AlertPublisher
+    rules: RuleSet
+    repository: LeadRepository  # an alert names the account's other engaged people
+    # What this execution environment published: a retried record does not send its first alerts again.
+    recently_sent: RecentlySent
+
+    @classmethod
+    def from_settings(cls) -> Collaborators:
+        settings = load_settings(NotifySettings)
+        return cls(
+            publisher=SnsAlertPublisher(settings.topic_arn),
+            rules=rules_at(settings.rules_path),
+            repository=DynamoLeadRepository(settings.table_name),
+            recently_sent=RecentlySent(),
+        )
+
+
+wiring = Wiring(Collaborators.from_settings)
 
 
 def alert_on_change(record: DynamoDBRecord) -> None:
@@ -45,12 +57,18 @@ def alert_on_change(record: DynamoDBRecord) -> None:
         return  # an id merged into a person: the person's own write raises what the merge earned
     old_image = record.raw_event["dynamodb"].get("OldImage")
     before = item_to_stored(old_image) if old_image else None
-    publisher, rules, repository, recently_sent = _collaborators()
+    found = wiring()
     previous = before if isinstance(before, LeadRecord) else None
     # The request (or decay run) whose write raised the signals: the same id as in collect's and score's logs.
     logger.set_correlation_id(after.correlation_id)
     alerts = publish_new_alerts(
-        rules, previous, after, publisher, repository.leads_of_account, counter=counter, sent=recently_sent
+        found.rules,
+        previous,
+        after,
+        found.publisher,
+        found.repository.leads_of_account,
+        counter=counter,
+        sent=found.recently_sent,
     )
     for alert in alerts:
         logger.info("alert published", extra={"lead_id": alert.lead_id, "kind": alert.kind})

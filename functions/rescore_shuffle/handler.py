@@ -10,14 +10,20 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadscore.rescore.fanout import MeteredLeads, ShuffleRequest, shuffle
-from leadscore.rescore.settings import archive_bucket, table, work_bucket
+from leadscore.rescore.settings import RescoreCollaborators
+from leadscore.wiring import Wiring
 
 logger = Logger()
+Collaborators = RescoreCollaborators
+wiring = Wiring(Collaborators.from_settings)
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ShuffleRequest.model_validate(event)
-    output = shuffle(request, archive_bucket(), work_bucket(), MeteredLeads(table()), datetime.now(UTC))
+    found = wiring()
+    output = shuffle(
+        request, found.archive_bucket(), found.new_work(), MeteredLeads(found.leads), datetime.now(UTC)
+    )
     logger.info("shuffled", extra=output)
     return output

@@ -3,8 +3,8 @@ message as collect does, score them, with partial batch failures."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -12,30 +12,41 @@ from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadscore.adapters.dynamodb import DynamoLeadRepository
+from leadscore.adapters.collaborators import ScoringCollaborators
 from leadscore.adapters.messaging import S3EventArchive
 from leadscore.adapters.metrics import CloudWatchCounter
-from leadscore.ports import QueuedMessage
+from leadscore.ports import EventArchive, LeadRepository, QueuedMessage
 from leadscore.resources import ARCHIVE_OBJECTS_WRITTEN, CORRELATION_ATTRIBUTE
 from leadscore.rules import RuleSet
 from leadscore.scoring import QueuedEvent, correlation_ids, score_queued_events
 from leadscore.segment import InvalidMessage, loads, read_message
 from leadscore.settings import ScoreSettings, load_settings
-from leadscore.wiring import scoring_collaborators
+from leadscore.wiring import Wiring
 
 logger = Logger()
 counter = CloudWatchCounter()
 
 
-@cache
-def _collaborators() -> tuple[S3EventArchive, DynamoLeadRepository, RuleSet]:
-    return S3EventArchive(load_settings(ScoreSettings).archive_bucket), *scoring_collaborators()
+@dataclass(frozen=True)
+class Collaborators:
+    archive: EventArchive  # each delivered batch, raw, before any of it is scored
+    repository: LeadRepository
+    rules: RuleSet
+
+    @classmethod
+    def from_settings(cls) -> Collaborators:
+        settings = load_settings(ScoreSettings)
+        scoring = ScoringCollaborators.from_settings(settings)
+        return cls(S3EventArchive(settings.archive_bucket), scoring.repository, scoring.rules)
+
+
+wiring = Wiring(Collaborators.from_settings)
 
 
 @counter.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    archive, repository, rules = _collaborators()
+    found = wiring()
     messages, queued, failed = [], [], []
     for record in SQSEvent(event).records:
         queued_at = _queued_at(record)
@@ -58,12 +69,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             continue
         queued.append(QueuedEvent(record.message_id, scored, _correlation_id(record)))
     # Before scoring, poison included: a failed put fails the invocation and SQS redelivers the whole batch.
-    archive.put_batch(messages)
+    found.archive.put_batch(messages)
     counter.count(ARCHIVE_OBJECTS_WRITTEN)
     requests = correlation_ids(queued)
     # A batch of one request's events logs under its id; a mixed batch names them all once, below.
     logger.set_correlation_id(requests[0] if len(requests) == 1 else None)
-    failed += score_queued_events(queued, repository, rules, now=datetime.now(UTC), counter=counter)
+    failed += score_queued_events(
+        queued, found.repository, found.rules, now=datetime.now(UTC), counter=counter
+    )
     logger.info(
         "batch scored", extra={"messages": len(messages), "failed": len(failed), "correlation_ids": requests}
     )

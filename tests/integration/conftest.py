@@ -7,6 +7,7 @@ import gzip
 import importlib
 import json
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -15,7 +16,6 @@ import pytest
 from moto import mock_aws
 
 from leadscore import resources
-from leadscore.wiring import scoring_collaborators
 from leadscore_local.aws import LocalResources, provision
 from leadscore_local.pollers import lambda_message_attributes
 from leadscore_local.runtime import LocalContext
@@ -33,21 +33,30 @@ def aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loca
         yield created
 
 
+def handler_module(name: str) -> ModuleType:
+    """``functions/<name>/handler.py``: its ``handler``, its ``Collaborators`` and their ``wiring``."""
+    return importlib.import_module(f"functions.{name}.handler")
+
+
 @pytest.fixture
-def invoke(aws: LocalResources) -> Invoke:
-    """Call a function's real handler as Lambda would, with clients made for this test's moto."""
-    fresh: set[str] = set()
-    scoring_collaborators.cache_clear()
+def invoke(aws: LocalResources) -> Iterator[Invoke]:
+    """Call a function's real handler as Lambda would: its collaborators built from this test's settings
+    (its moto) on its first call, as in a new container, unless the test wired its own."""
 
     def call(name: str, event: dict[str, Any]) -> Any:
-        module = importlib.import_module(f"functions.{name}.handler")
-        if name not in fresh and hasattr(module, "_collaborators"):
-            module._collaborators.cache_clear()
-            fresh.add(name)
         spec = resources.FUNCTIONS[name]
-        return module.handler(event, LocalContext(spec.name, spec.memory_mb, spec.timeout_seconds))
+        context = LocalContext(spec.name, spec.memory_mb, spec.timeout_seconds)
+        return handler_module(name).handler(event, context)
 
-    return call
+    yield call
+    redeployed()
+
+
+def redeployed() -> None:
+    """What a deploy does to every function: its next invocation, in a new container, builds its
+    collaborators from the settings then in force (after a test changed the environment)."""
+    for name in resources.FUNCTIONS:
+        handler_module(name).wiring.unwire()
 
 
 def archived(bucket: str) -> dict[str, list[str]]:

@@ -6,8 +6,8 @@ a live batch scored between the re-score's read and its write is neither lost no
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ import boto3
 import pytest
 
 from functions.rescore_catchup import handler as catchup_handler
-from functions.score import handler as score_handler
 from leadscore import resources
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.engine import score_lead
@@ -24,14 +23,12 @@ from leadscore.errors import ConcurrentUpdate
 from leadscore.records import FollowUp, LeadRecord, MergedLead, Outcome
 from leadscore.replay import recorded_events, replay_states
 from leadscore.rescore.job import rescore_lines
-from leadscore.rescore.settings import rescore_settings, table
 from leadscore.rules import DEFAULT_RULES_FILE, RuleSet, load_rules
-from leadscore.wiring import scoring_collaborators
 from leadscore_cli.main import main
 from leadscore_cli.replay import archive_lines
 from leadscore_cli.rescore import summary_text
 from leadscore_local.aws import LOCAL_ADMIN_KEY, LOCAL_WRITE_KEY, LocalResources
-from tests.integration.conftest import Invoke, api_event, basic, call_api, score_queued
+from tests.integration.conftest import Invoke, api_event, basic, call_api, redeployed, score_queued
 
 pytestmark = pytest.mark.integration
 ROBOTICS = """fit:
@@ -237,11 +234,10 @@ DEMO = {
 
 
 @pytest.fixture
-def deployed(candidate: Path, monkeypatch: pytest.MonkeyPatch) -> RuleSet:
+def deployed(aws: LocalResources, candidate: Path, monkeypatch: pytest.MonkeyPatch) -> RuleSet:
     """The candidate deployed: live scoring and the job's workers use it from now on."""
     monkeypatch.setenv(resources.ENV_RULES_PATH, str(candidate))
-    scoring_collaborators.cache_clear()
-    score_handler._collaborators.cache_clear()
+    redeployed()
     return load_rules(candidate)
 
 
@@ -297,16 +293,13 @@ class Job:
 
 
 @pytest.fixture
-def job(aws: LocalResources, deployed: RuleSet, monkeypatch: pytest.MonkeyPatch) -> Iterator[Job]:
+def job(aws: LocalResources, deployed: RuleSet, monkeypatch: pytest.MonkeyPatch) -> Job:
     """The work bucket, and the deployed candidate the workers score with (the layer's rule file)."""
     bucket = "leadscore-rescore-work"
     boto3.client("s3").create_bucket(Bucket=bucket)
     monkeypatch.setenv(resources.ENV_RESCORE_BUCKET, bucket)
-    rescore_settings.cache_clear()
-    table.cache_clear()
-    yield Job(bucket, deployed)
-    rescore_settings.cache_clear()
-    table.cache_clear()
+    redeployed()
+    return Job(bucket, deployed)
 
 
 def run_job(invoke: Invoke, aws: LocalResources, job: Job, run: dict[str, Any]) -> dict[str, Any]:
@@ -388,9 +381,9 @@ def test_the_aws_job_re_joins_a_live_batch_that_lands_between_its_read_and_its_w
     aws: LocalResources,
     invoke: Invoke,
     job: Job,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(catchup_handler, "table", lambda: racing)
+    # The catch-up's table is the racing one (the maps write through the plain table).
+    catchup_handler.wiring.wire(replace(catchup_handler.Collaborators.from_settings(), leads=racing))
     # Started just now: every lead was written within the margin, so map 2 leaves them all to the catch-up.
     run = {
         "run": "race",
@@ -415,8 +408,7 @@ def test_the_job_sets_the_expiry_of_the_leads_it_writes_as_score_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(resources.ENV_RETENTION_DAYS, "90")
-    rescore_settings.cache_clear()
-    table.cache_clear()
+    redeployed()
     started = (datetime.now(UTC) + timedelta(minutes=16)).isoformat()
     run_job(
         invoke,

@@ -30,21 +30,14 @@ def batch() -> dict[str, Any]:
     return event
 
 
-def invoke(
-    event: dict[str, Any],
-    archive: RecordingArchive,
-    repository: InMemoryLeadRepository,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Any:
-    monkeypatch.setattr(score, "_collaborators", lambda: (archive, repository, RULES))
-    return score.handler(event, LocalContext(SPEC.name, SPEC.memory_mb, SPEC.timeout_seconds))
+def invoke(event: dict[str, Any], archive: RecordingArchive, repository: InMemoryLeadRepository) -> Any:
+    with score.wiring.wired(score.Collaborators(archive=archive, repository=repository, rules=RULES)):
+        return score.handler(event, LocalContext(SPEC.name, SPEC.memory_mb, SPEC.timeout_seconds))
 
 
-def test_the_batch_is_archived_once_as_received_poison_included(
-    batch: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_batch_is_archived_once_as_received_poison_included(batch: dict[str, Any]) -> None:
     archive, repository = RecordingArchive(), InMemoryLeadRepository()
-    response = invoke(batch, archive, repository, monkeypatch)
+    response = invoke(batch, archive, repository)
     assert response == {"batchItemFailures": [{"itemIdentifier": "poison-1"}]}
     sample = batch["Records"][0]
     assert archive.batches == [
@@ -56,10 +49,8 @@ def test_the_batch_is_archived_once_as_received_poison_included(
     assert repository.get("jane@acme-robotics.com") is not None
 
 
-def test_a_failed_put_fails_the_whole_batch_and_nothing_is_scored(
-    batch: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_put_fails_the_whole_batch_and_nothing_is_scored(batch: dict[str, Any]) -> None:
     repository = InMemoryLeadRepository()
     with pytest.raises(ConnectionError):
-        invoke(batch, RecordingArchive(broken=True), repository, monkeypatch)
+        invoke(batch, RecordingArchive(broken=True), repository)
     assert repository.writes == 0

@@ -6,10 +6,9 @@ A secret holds ``{"key": "..."}`` as the stack generates it; to rotate without d
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
-import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadscore.resources import GENERATED_KEY_FIELD
@@ -37,17 +36,21 @@ class KeySecret(BaseModel):
 
 
 class SecretKeys:
-    """Re-reads its secret every few minutes, so a rotated key takes effect without a deploy."""
+    """The keys in one secret, through Powertools' secrets provider: kept ``max_age`` seconds, then read
+    again, so a rotated key takes effect within five minutes without a deploy."""
 
-    def __init__(self, secret_id: str, client: SecretsManagerClient | None = None) -> None:
+    def __init__(
+        self, secret_id: str, client: SecretsManagerClient | None = None, *, max_age: int = CACHE_SECONDS
+    ) -> None:
         self._secret_id = secret_id
-        self._client = client or boto3.client("secretsmanager")
-        self._keys: frozenset[str] = frozenset()
-        self._read_at = 0.0
+        self._max_age = max_age
+        self._provider = SecretsProvider(boto3_client=client)
+        self._read: tuple[str, frozenset[str]] = ("", frozenset())
 
     def keys(self) -> frozenset[str]:
-        if not self._keys or time.monotonic() - self._read_at > CACHE_SECONDS:
-            secret = self._client.get_secret_value(SecretId=self._secret_id)
-            self._keys = KeySecret.model_validate_json(secret["SecretString"]).all()
-            self._read_at = time.monotonic()
-        return self._keys
+        secret = self._provider.get(self._secret_id, max_age=self._max_age)
+        if not isinstance(secret, str):
+            raise TypeError(f"the secret {self._secret_id} holds no JSON text")
+        if secret != self._read[0]:  # read again: validated again only when it changed
+            self._read = (secret, KeySecret.model_validate_json(secret).all())
+        return self._read[1]

@@ -1,9 +1,10 @@
-"""The re-scoring workers' configuration, validated from the environment at handler entry; their
-collaborators, built once per container."""
+"""The re-scoring workers' configuration, validated from the environment; their collaborators, built from
+it once per container (``leadscore.wiring``)."""
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from leadscore import resources
 from leadscore.adapters.dynamodb import DynamoLeadRepository
 from leadscore.adapters.rescore_work import S3RescoreWork
+from leadscore.rescore.fanout import Work
+from leadscore.rescore.people import Leads
 from leadscore.rules import RuleSet
 from leadscore.settings import load_settings, retention, rules_at
 
@@ -28,33 +31,34 @@ class RescoreSettings(BaseModel):
     retention_days: int | None = Field(default=None, alias=resources.ENV_RETENTION_DAYS, ge=0)
 
 
-@cache
-def rescore_settings() -> RescoreSettings:
-    return load_settings(RescoreSettings)
+@dataclass(frozen=True)
+class RescoreCollaborators:
+    """What the re-scoring workers use (their handlers' ``Collaborators``): the lead table, a work bucket
+    per invocation, and where a worker's spec names them, the deployed rules and the archive."""
 
+    leads: Leads
+    # A new one per invocation: it counts the invocation's requests.
+    new_work: Callable[[], Work]
+    rules: RuleSet | None = None  # the layer's rule file (map 2 and the catch-up)
+    archive: str | None = None  # the archive bucket (map 1 and the catch-up)
 
-@cache
-def table() -> DynamoLeadRepository:
-    settings = rescore_settings()
-    return DynamoLeadRepository(settings.table_name, retention=retention(settings.retention_days or 0))
+    @classmethod
+    def from_settings(cls) -> RescoreCollaborators:
+        settings = load_settings(RescoreSettings)
+        bucket, kept = settings.work_bucket, retention(settings.retention_days or 0)
+        return cls(
+            leads=DynamoLeadRepository(settings.table_name, retention=kept),
+            new_work=lambda: S3RescoreWork(bucket),
+            rules=rules_at(settings.rules_path) if settings.rules_path else None,
+            archive=settings.archive_bucket,
+        )
 
+    def deployed_rules(self) -> RuleSet:
+        if self.rules is None:
+            raise ValueError(f"{resources.ENV_RULES_PATH} is not set")
+        return self.rules
 
-def work_bucket() -> S3RescoreWork:
-    """A new one per invocation: it counts the invocation's requests."""
-    return S3RescoreWork(rescore_settings().work_bucket)
-
-
-def deployed_rules() -> RuleSet:
-    """The layer's rule file (map 2 and the catch-up: their specs name it)."""
-    path = rescore_settings().rules_path
-    if path is None:
-        raise ValueError(f"{resources.ENV_RULES_PATH} is not set")
-    return rules_at(path)
-
-
-def archive_bucket() -> str:
-    """The archive (map 1 and the catch-up: their specs name it)."""
-    bucket = rescore_settings().archive_bucket
-    if bucket is None:
-        raise ValueError(f"{resources.ENV_ARCHIVE_BUCKET} is not set")
-    return bucket
+    def archive_bucket(self) -> str:
+        if self.archive is None:
+            raise ValueError(f"{resources.ENV_ARCHIVE_BUCKET} is not set")
+        return self.archive
