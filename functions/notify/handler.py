@@ -49,13 +49,16 @@ wiring = Wiring(Collaborators.from_settings)
 
 
 def alert_on_change(record: DynamoDBRecord) -> None:
-    new_image = record.raw_event["dynamodb"].get("NewImage")
+    # The images as the stream sends them (attribute values), the form the stored item's model reads
+    # from the table too; the data class's ``new_image`` would turn them into Python values first.
+    images = record.dynamodb.raw_event if record.dynamodb else {}
+    new_image = images.get("NewImage")
     if not new_image:
         return
     after = item_to_stored(new_image)
     if not isinstance(after, LeadRecord):
         return  # an id merged into a person: the person's own write raises what the merge earned
-    old_image = record.raw_event["dynamodb"].get("OldImage")
+    old_image = images.get("OldImage")
     before = item_to_stored(old_image) if old_image else None
     found = wiring()
     previous = before if isinstance(before, LeadRecord) else None

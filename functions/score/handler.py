@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
@@ -22,6 +22,9 @@ from leadscore.scoring import QueuedEvent, correlation_ids, score_queued_events
 from leadscore.segment import InvalidMessage, loads, read_message
 from leadscore.settings import ScoreSettings, load_settings
 from leadscore.wiring import Wiring
+
+if TYPE_CHECKING:  # the batch utility itself is not imported: it does not do score's job (see handler)
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 logger = Logger()
 counter = CloudWatchCounter()
@@ -45,7 +48,12 @@ wiring = Wiring(Collaborators.from_settings)
 
 @counter.log_metrics
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """A partial batch response built here, not by Powertools' ``BatchProcessor``: its record handler
+    sees one record at a time, and a batch here is archived whole (poison included) before any of it is
+    scored, then scored a lead at a time, so that a lead's events in the batch make one write (the write
+    count is the bill: docs/architecture.md). A message fails alone when it does not read, or when its
+    lead's write fails (``score_queued_events`` returns those)."""
     found = wiring()
     messages, queued, failed = [], [], []
     for record in SQSEvent(event).records:
