@@ -42,6 +42,7 @@ def handler_module(name: str) -> ModuleType:
 def invoke(aws: LocalResources) -> Iterator[Invoke]:
     """Call a function's real handler as Lambda would: its collaborators built from this test's settings
     (its moto) on its first call, as in a new container, unless the test wired its own."""
+    redeployed()
 
     def call(name: str, event: dict[str, Any]) -> Any:
         spec = resources.FUNCTIONS[name]
