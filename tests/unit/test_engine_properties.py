@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadscore.engine import ExplanationItem, LeadScore, LeadState, evaluate, score_lead
-from leadscore.engine.points import curve_of, value_at
+from leadscore.engine.points import curve_of, repeat_hits, value_at
 from leadscore.engine.points import given as given_points
 from leadscore.engine.reading import Profile, Timeline
 from leadscore.engine.reading import _search as reading_search
@@ -236,3 +236,22 @@ def test_a_rules_curve_reads_as_its_facts(history: list[Event], hours: int) -> N
             round(expected[1], 6),
             expected[2],
         )
+
+
+@given(
+    times=st.lists(st.integers(0, 40 * 86_400), max_size=40, unique=True),
+    at_least=st.integers(1, 5),
+    within_days=st.sampled_from([0.5, 1.0, 7.0, 30.0]),
+    since=st.integers(0, 40 * 86_400),
+)
+def test_a_repeat_hit_is_an_occurrence_with_enough_others_in_the_window_before_it(
+    times: list[int], at_least: int, within_days: float, since: int
+) -> None:
+    occurrences = sorted((time, index) for index, time in enumerate(times))
+    within = within_days * 86_400
+    by_definition = [
+        (time, tag)
+        for time, tag in occurrences
+        if time >= since and sum(time - within <= other <= time for other, _ in occurrences) >= at_least
+    ]
+    assert repeat_hits(occurrences, at_least, within, since=since) == by_definition

@@ -6,8 +6,9 @@ applying. So a lead that does nothing never rises, and never crosses a threshold
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -233,14 +234,17 @@ def _fold(
     )
 
 
-def repeat_hits(occurrences: Iterable[Fact], at_least: int, within_seconds: float) -> list[Fact]:
-    """The facts that meet a repeat rule's threshold: each occurrence with enough others before it."""
-    ordered = sorted(occurrences)
-    hits = []
-    start = 0
-    for index, (time, tag) in enumerate(ordered):
-        while ordered[start][0] < time - within_seconds:
-            start += 1
-        if index - start + 1 >= at_least:
-            hits.append((time, tag))
-    return hits
+def repeat_hits(ordered: Sequence[Fact], at_least: int, within_seconds: float, since: int) -> list[Fact]:
+    """The facts at ``since`` or later that meet a repeat rule's threshold: each occurrence with enough
+    others before it (``ordered`` in time order).
+
+    An occurrence completes a streak when the one ``at_least - 1`` places before it is within the
+    window, so each is one comparison, not a walk over the window.
+    """
+    times = [time for time, _ in ordered]
+    first = max(at_least - 1, bisect_left(times, since))
+    return [
+        ordered[index]
+        for index in range(first, len(ordered))
+        if times[index - at_least + 1] >= times[index] - within_seconds
+    ]

@@ -332,13 +332,12 @@ def _streaks(
     if joined == known:
         return set()
     within = rule.repeat.within_days * DAY
-    occurred = list(joined)
     # A streak that ended before the fold horizon was counted (or folded) when it happened.
-    derived = repeat_hits(occurred, rule.repeat.at_least, within)
+    derived = repeat_hits(joined, rule.repeat.at_least, within, since=folded_until)
     # Kept back to the fold horizon and one window more, so a late event still completes a streak.
-    kept = [fact for fact in occurred if fact[0] >= folded_until - within]
+    kept = [fact for fact in joined if fact[0] >= folded_until - within]
     occurrences[rule.id] = _thinned(kept, rule.repeat.at_least, int(min(DAY, within)))
-    return {fact for fact in derived if fact[0] >= folded_until}
+    return set(derived)
 
 
 def _thinned(occurred: list[Fact], at_least: int, bucket: int) -> tuple[Fact, ...]:
