@@ -13,7 +13,7 @@ from pathlib import Path
 
 from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS
 from leadscore_cli import contacts, outcomes, queue, replay, report, rescore, rules, train
-from leadscore_local.faults import DEFAULT_SERVICES, FaultPlan
+from leadscore_local.faults import DEFAULT_SERVICES, DEFAULT_TIMEOUT_SECONDS, FaultPlan
 from leadscore_local.runtime import DEFAULT_OUTBOX
 
 
@@ -22,7 +22,9 @@ def _local(arguments: argparse.Namespace) -> int:
     from leadscore_local.stack import LocalStack
 
     faults = (
-        FaultPlan.parse(arguments.faults, arguments.faults_on, arguments.faults_seed)
+        FaultPlan.parse(
+            arguments.faults, arguments.faults_on, arguments.faults_seed, arguments.faults_timeout
+        )
         if arguments.faults
         else None
     )
@@ -92,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the services (or service:Operation) --faults fails, comma-separated (default: %(default)s)",
     )
     local.add_argument("--faults-seed", type=int, default=0, help="seed of the faults' draws")
+    local.add_argument(
+        "--faults-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="how long a timed-out call waits before its connection closes (default: %(default)g)",
+    )
     local.set_defaults(func=_local)
 
     demo = commands.add_parser(

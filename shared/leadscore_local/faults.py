@@ -93,11 +93,19 @@ class FaultPlan:
             raise ValueError(f"the fault rate is a fraction from 0 to 1, not {self.rate:g}")
         if not self.targets:
             raise ValueError("faults on which services? none given")
+        if self.timeout_seconds < 0:
+            raise ValueError(f"a timeout holds the answer 0 s or more, not {self.timeout_seconds:g}")
 
     @classmethod
-    def parse(cls, rate: float, targets: str = ",".join(DEFAULT_SERVICES), seed: int = 0) -> FaultPlan:
+    def parse(
+        cls,
+        rate: float,
+        targets: str = ",".join(DEFAULT_SERVICES),
+        seed: int = 0,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> FaultPlan:
         """From the command line: ``--faults 0.1 --faults-on dynamodb,sns:Publish``."""
-        return cls(rate, tuple(t.strip() for t in targets.split(",") if t.strip()), seed)
+        return cls(rate, tuple(t.strip() for t in targets.split(",") if t.strip()), seed, timeout_seconds)
 
     def covers(self, call: Call) -> bool:
         return call.service in self.targets or f"{call.service}:{call.operation}" in self.targets

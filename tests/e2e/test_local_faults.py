@@ -34,10 +34,12 @@ FAULT_RATE = 0.1
 # Its first draw on S3 fails the archive's first put (a timeout after the put was made): the few S3 calls
 # see a fault too.
 SEED = 47
-# Lambda's clients make 3 attempts: about one call in a thousand runs out at these rates, and a lead's
-# events then go back to SQS for the 200 s visibility timeout (tests/integration/test_faults.py covers
-# that), longer than this test waits. Five attempts: one call in 100,000.
+# botocore makes 4 attempts on DynamoDB, 3 elsewhere: at these rates about one DynamoDB call in 10,000 runs
+# out, and its lead's events then go back to SQS for the 200 s visibility timeout (the integration test
+# covers that path), longer than this test waits. With 5 attempts, one call in 100,000.
 FUNCTION_ATTEMPTS = 5
+# How long a timed-out call waits for its answer: a few tenths of a second of the score function's time each.
+TIMEOUT_SECONDS = 0.2
 BATCH = 100
 # What Segment's and RudderStack's SDKs retry: throttling and server errors, after a pause.
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -48,8 +50,8 @@ DELIVERED = re.compile(r"; signal (\S+)\.$", re.MULTILINE)
 
 
 def sdk_call(method: str, url: str, key: str, body: Any = None) -> tuple[int, Any, int]:
-    """A call as an SDK makes it: a retryable answer is retried after a pause (Retry-After when given,
-    a second at most here). Returns the status, the body and the answers retried."""
+    """A call as an SDK makes it: a retryable answer is retried after a growing pause. Returns the status,
+    the body and how many answers were retried."""
     for attempt in range(SDK_ATTEMPTS):
         status, answer = http_json(method, url, key, body)
         if status not in RETRYABLE:
@@ -116,8 +118,12 @@ def test_a_thousand_events_over_http_survive_faults_on_a_tenth_of_aws_calls(
     offline = offline_states(sent)
     retried: Counter[str] = Counter()
     faults = ("--faults", str(FAULT_RATE), "--faults-on", "dynamodb,sns,s3", "--faults-seed", str(SEED))
+    faults += ("--faults-timeout", str(TIMEOUT_SECONDS))
+    no_decay = ("--decay-every", "3600")  # its writes would raise alerts after the stream was read
     attempts = {"AWS_MAX_ATTEMPTS": str(FUNCTION_ATTEMPTS)}
-    with running_stack(tmp_path / "outbox", tmp_path / "output.log", *faults, env=attempts) as stack:
+    with running_stack(
+        tmp_path / "outbox", tmp_path / "output.log", *faults, *no_decay, env=attempts
+    ) as stack:
         use_moto(stack, monkeypatch)
 
         # When it is posted in batches while a tenth of DynamoDB, SNS and S3 calls fail
@@ -158,6 +164,7 @@ def test_a_thousand_events_over_http_survive_faults_on_a_tenth_of_aws_calls(
             "duplicates": {signal: n for signal, n in delivered().items() if n > 1},
             "missing": raised - set(delivered()),
         }
+        assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(raised)
 
         # Nothing waits in the event queue or its dead-letter queue
         sqs = boto3.client("sqs")
