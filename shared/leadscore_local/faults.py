@@ -136,6 +136,7 @@ class FaultInjector:
                 return app(environ, start_response)
             if fault.timeout:
                 return self._time_out(call, app, environ)
+            _discard_body(environ)  # unread, werkzeug would take its rest for the connection's next request
             status, headers, body = error_answer(call, fault)
             start_response(status, headers)
             return [body]
@@ -157,7 +158,9 @@ class FaultInjector:
         return fault
 
     def _time_out(self, call: Call, app: WsgiApp, environ: dict[str, Any]) -> Iterable[bytes]:
-        if call.service in ANSWER_LOST_AFTER_THE_CALL:
+        if call.service not in ANSWER_LOST_AFTER_THE_CALL:
+            _discard_body(environ)
+        else:
             answer = app(environ, lambda *_: None)
             try:
                 for _ in answer:
@@ -199,6 +202,14 @@ def identify(environ: dict[str, Any]) -> Call | None:
     if service == "s3":
         return Call(service, s3_operation(environ), "s3", *numbers)
     return Call(service, _query_action(environ), "query", *numbers)
+
+
+def _discard_body(environ: dict[str, Any]) -> None:
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        stream.read()
+    elif length := int(environ.get("CONTENT_LENGTH") or 0):
+        stream.read(length)
 
 
 def _query_action(environ: dict[str, Any]) -> str:

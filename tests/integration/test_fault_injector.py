@@ -76,12 +76,14 @@ def outcome(call: Any) -> str:
         ),
         ("sns", {"Throttling", "InternalError"}),
         ("s3", {"SlowDown", "InternalError"}),
+        ("secretsmanager", {"ThrottlingException", "InternalServerError"}),
     ],
 )
 def test_each_fault_reads_as_the_error_aws_sends_in_the_services_protocol(
     moto: MotoAws, name: str, service: str, expected: set[str]
 ) -> None:
     topic = moto.client("sns").create_topic(Name=name)["TopicArn"]
+    secret = moto.client("secretsmanager").create_secret(Name=name, SecretString="{}")["ARN"]
     injector = FaultInjector(FaultPlan(1.0, (service,), seed=1, timeout_seconds=0))
     moto.serve_through(injector.wrap)
     once = client(moto, service, attempts=1)
@@ -89,6 +91,7 @@ def test_each_fault_reads_as_the_error_aws_sends_in_the_services_protocol(
         "dynamodb": lambda: once.get_item(TableName=name, Key={"pk": {"S": "a"}}),
         "sns": lambda: once.publish(TopicArn=topic, Message="hello"),
         "s3": lambda: once.put_object(Bucket=name, Key="a", Body=b"a"),
+        "secretsmanager": lambda: once.get_secret_value(SecretId=secret),
     }
 
     seen = {outcome(calls[service]) for _ in range(CALLS)}
