@@ -20,6 +20,7 @@ is faulted reaches the function as an error, counted as ``ran out``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import random
@@ -111,7 +112,7 @@ class FaultPlan:
         return call.service in self.targets or f"{call.service}:{call.operation}" in self.targets
 
     def describe(self) -> str:
-        return f"{self.rate:.0%} of {', '.join(self.targets)} calls fail (seed {self.seed})"
+        return f"{self.rate * 100:g}% of {', '.join(self.targets)} calls fail (seed {self.seed})"
 
 
 def faults_of(call: Call) -> tuple[Fault, ...]:
@@ -172,7 +173,8 @@ class FaultInjector:
         time.sleep(self.plan.timeout_seconds)
         connection: socket.socket | None = environ.get("werkzeug.socket")
         if connection is not None:
-            connection.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):  # the client may have given up already
+                connection.shutdown(socket.SHUT_RDWR)
         # werkzeug takes a ConnectionError as the connection gone, and answers nothing.
         raise ConnectionAbortedError(f"injected: {call.service}:{call.operation} timed out")
 
