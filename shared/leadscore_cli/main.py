@@ -13,6 +13,7 @@ from pathlib import Path
 
 from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS
 from leadscore_cli import contacts, outcomes, queue, replay, report, rescore, rules, train
+from leadscore_local.faults import DEFAULT_SERVICES, DEFAULT_TIMEOUT_SECONDS, FaultPlan
 from leadscore_local.runtime import DEFAULT_OUTBOX
 
 
@@ -20,12 +21,20 @@ def _local(arguments: argparse.Namespace) -> int:
     from leadscore.rules import DEFAULT_RULES_FILE
     from leadscore_local.stack import LocalStack
 
+    faults = (
+        FaultPlan.parse(
+            arguments.faults, arguments.faults_on, arguments.faults_seed, arguments.faults_timeout
+        )
+        if arguments.faults
+        else None
+    )
     stack = LocalStack(
         port=arguments.port,
         rules_path=arguments.rules or DEFAULT_RULES_FILE,
         decay_every=arguments.decay_every,
         outbox=arguments.outbox,
         log_level="INFO" if arguments.verbose else "WARNING",
+        faults=faults,
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -33,8 +42,17 @@ def _local(arguments: argparse.Namespace) -> int:
         print(stack.banner(), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stopped.wait()
+    if stack.faults:
+        print(stack.faults.summary(), flush=True)
     print("local stack stopped", flush=True)
     return 0
+
+
+def _fraction(text: str) -> float:
+    rate = float(text)
+    if not 0 <= rate <= 1:
+        raise argparse.ArgumentTypeError(f"a fraction from 0 to 1, not {text}")
+    return rate
 
 
 def _demo(arguments: argparse.Namespace) -> int:
@@ -62,6 +80,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     local.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="folder for alert e-mails")
     local.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
+    local.add_argument(
+        "--faults",
+        type=_fraction,
+        default=0.0,
+        metavar="RATE",
+        help="fail this fraction of AWS calls as AWS does under stress (throttling, 5xx, timeouts)",
+    )
+    local.add_argument(
+        "--faults-on",
+        default=",".join(DEFAULT_SERVICES),
+        metavar="SERVICES",
+        help="the services (or service:Operation) --faults fails, comma-separated (default: %(default)s)",
+    )
+    local.add_argument("--faults-seed", type=int, default=0, help="seed of the faults' draws")
+    local.add_argument(
+        "--faults-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="how long a timed-out call waits before its connection closes (default: %(default)g)",
+    )
     local.set_defaults(func=_local)
 
     demo = commands.add_parser(

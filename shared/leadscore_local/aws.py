@@ -96,6 +96,12 @@ class MotoAws:
     def stop(self) -> None:
         self._server.stop()
 
+    def serve_through(self, middleware: Callable[[Any], Any]) -> None:
+        """Put ``middleware(moto's WSGI app)`` in front of moto from the next request on (faults.py)."""
+        server = self._server._server
+        assert server is not None, "start moto first"
+        server.app = middleware(server.app)
+
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)  # type: ignore[call-overload]
 

@@ -263,7 +263,11 @@ class StreamPoller(Poller):
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
         for _attempt in range(1 + STREAM_MAX_RETRIES):
-            response = self._function.invoke({"Records": records})
+            try:
+                response = self._function.invoke({"Records": records})
+            except Exception as error:  # a failed invocation (every record failed): Lambda retries the batch
+                print(f"[{self.name}] error: {error!r}", flush=True)
+                continue
             failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
             if not failed:
                 return

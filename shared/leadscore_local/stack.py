@@ -11,6 +11,7 @@ from types import TracebackType
 from leadscore.resources import DECAY_SCHEDULE_LOCAL_SECONDS, PURGE_SCHEDULE_LOCAL_SECONDS
 from leadscore.rules import DEFAULT_RULES_FILE
 from leadscore_local.aws import LOCAL_ADMIN_KEY, LOCAL_READ_KEY, LOCAL_WRITE_KEY, MotoAws, provision
+from leadscore_local.faults import FaultInjector, FaultPlan
 from leadscore_local.gateway import LocalGateway
 from leadscore_local.pollers import OutboxPoller, Poller, QueuePoller, SchedulePoller, StreamPoller
 from leadscore_local.runtime import DEFAULT_OUTBOX, local_functions
@@ -29,6 +30,7 @@ class LocalStack:
         decay_every: float = DECAY_SCHEDULE_LOCAL_SECONDS,
         log_level: str = "WARNING",
         echo: Callable[[str], None] = print,
+        faults: FaultPlan | None = None,
     ) -> None:
         self._port = port
         self._rules_path = rules_path
@@ -37,6 +39,7 @@ class LocalStack:
         self._log_level = log_level
         self._echo = echo
         self.aws = MotoAws()
+        self.faults = FaultInjector(faults) if faults else None
         self.functions = local_functions()
         self.url = ""
         self._pollers: list[Poller] = []
@@ -45,6 +48,8 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.aws.start()
         self.resources = provision(self.aws.client)
+        if self.faults:  # once the resources exist: AWS fails calls, not the deployment
+            self.aws.serve_through(self.faults.wrap)
         os.environ.update(self.resources.function_environment(self._rules_path))
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "leadscore")
         os.environ["POWERTOOLS_LOG_LEVEL"] = self._log_level
@@ -104,6 +109,7 @@ class LocalStack:
                 f"  rules: {self._rules_path}",
                 f"  alerts: printed here and written to {self._outbox}",
                 f"  decay schedule: every {self._decay_every:g} s",
+                *([f"  faults: {self.faults.plan.describe()}"] if self.faults else []),
                 "",
                 f"  curl -u {LOCAL_WRITE_KEY}: {self.url}/v1/track -H 'content-type: application/json' \\",
                 """       -d '{"userId":"jane@acme.com","event":"Demo Requested"}'""",
